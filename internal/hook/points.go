@@ -1,0 +1,63 @@
+package hook
+
+import (
+	"net/netip"
+
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/stanza"
+)
+
+// SessionEvent describes a client session.
+type SessionEvent struct {
+	JID    jid.JID        // full JID once bound
+	Addr   netip.AddrPort // client address
+	Reason string         // SessionClosed: the stream error condition, or "" for a clean close
+}
+
+// StanzaEvent carries a stanza through a filter. A listener that changes the
+// stanza sets Stanza to a new value; it never mutates the one it was given.
+type StanzaEvent struct {
+	Stanza  *stanza.Stanza
+	Session jid.JID // the local session's full JID the stanza comes from or goes to
+}
+
+// UserEvent names an account.
+type UserEvent struct {
+	Host     string
+	Username string
+}
+
+// The declared points. Each comment says who fires it, when, and on which
+// goroutine.
+var (
+	// SessionBound (Notify) is fired by the c2s session on its reader
+	// goroutine right after resource binding succeeded and the session
+	// entered the router table.
+	SessionBound = &Point[SessionEvent]{Name: "session.bound", Kind: Notify}
+	// SessionClosed (Notify) is fired by the c2s session on its reader
+	// goroutine after a bound session left the router table, whatever the
+	// cause (clean close, stream error, dead TCP connection, replacement).
+	SessionClosed = &Point[SessionEvent]{Name: "session.closed", Kind: Notify}
+	// SessionIdle (Notify) is fired by the c2s session's reader when nothing
+	// was read for the idle timeout; listeners may probe the client (XEP-0199
+	// ping). If nothing arrives within the same timeout again, the session
+	// closes with connection-timeout.
+	SessionIdle = &Point[SessionEvent]{Name: "session.idle", Kind: Notify}
+	// StanzaIn (Filter) is fired by the c2s session for every stanza from
+	// its client, after stamping 'from' and before routing (ejabberd
+	// user_send_packet). Handled means a listener dealt with it.
+	StanzaIn = &Point[StanzaEvent]{Name: "stanza.in", Kind: Filter}
+	// StanzaOut (Filter) is fired by the router before a stanza is queued
+	// to a local session (ejabberd user_receive_packet). Drop discards it.
+	StanzaOut = &Point[StanzaEvent]{Name: "stanza.out", Kind: Filter}
+	// MessageUndelivered (Filter) is fired by the router when RFC 6121
+	// §8.5 says a message to an existing local user has no session to go to
+	// and may be stored. Handled means stored; otherwise the router bounces
+	// service-unavailable where the RFC asks for it.
+	MessageUndelivered = &Point[StanzaEvent]{Name: "message.undelivered", Kind: Filter}
+	// UserRegistered (Notify) is fired after an account was created.
+	UserRegistered = &Point[UserEvent]{Name: "user.registered", Kind: Notify}
+	// UserRemoved (Notify) is fired after an account was deleted; every
+	// module deletes its own data for the user. Listeners must be idempotent.
+	UserRemoved = &Point[UserEvent]{Name: "user.removed", Kind: Notify}
+)

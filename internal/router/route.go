@@ -1,0 +1,261 @@
+package router
+
+import (
+	"context"
+
+	"github.com/parleyim/parley/internal/hook"
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/stanza"
+)
+
+// Route delivers st by its 'to' address. The sender's session has stamped
+// 'from'; a stanza without 'to' has already been addressed by the session
+// (RFC 6120 §10.3). Errors owed to the sender are routed back as error
+// stanzas here; Route returns an error only for the caller's information.
+func (r *Router) Route(ctx context.Context, st *stanza.Stanza) error {
+	to := st.To
+	if !r.hosts[to.Domain()] {
+		// RFC 6120 §10.4: a domain we do not serve.
+		if r.remote != nil {
+			return r.remote.RouteRemote(ctx, st)
+		}
+		r.Bounce(ctx, st, stanza.ErrRemoteServerNotFound)
+		return ErrRemoteNotFound
+	}
+	switch {
+	case to.Local() == "" && to.Resource() == "":
+		return r.toServer(ctx, st)
+	case to.Local() == "":
+		// A resource of the server itself: nothing lives there.
+		r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+		return nil
+	case to.Resource() == "":
+		return r.toBare(ctx, st)
+	default:
+		return r.toFull(ctx, st)
+	}
+}
+
+// toServer handles stanzas addressed to the domain (RFC 6120 §10.3).
+func (r *Router) toServer(ctx context.Context, st *stanza.Stanza) error {
+	if st.IsIQ() {
+		return r.dispatchIQ(ctx, st, false)
+	}
+	// Messages and presence to the server are for modules that hook them;
+	// with none, the server has nothing to do with them and ignores them.
+	return nil
+}
+
+func (r *Router) dispatchIQ(ctx context.Context, st *stanza.Stanza, account bool) error {
+	if r.dispatch != nil && r.dispatch.DispatchIQ(ctx, st, account) {
+		return nil
+	}
+	// RFC 6120 §8.2.3 and §8.4: a request nobody handles gets
+	// service-unavailable; results and errors are dropped.
+	if st.IsRequest() {
+		r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+	}
+	return nil
+}
+
+func (r *Router) userExists(ctx context.Context, j jid.JID) (bool, error) {
+	if len(r.Sessions(j)) > 0 {
+		return true, nil
+	}
+	if r.users == nil {
+		return false, nil
+	}
+	return r.users.UserExists(ctx, j.Domain(), j.Local())
+}
+
+// toBare applies RFC 6121 §8.5.1 and §8.5.2.
+func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
+	if st.IsIQ() {
+		// RFC 6121 §8.5.2.1.3 / §8.5.2.2.3: the server answers on the
+		// user's behalf. An IQ to a user who does not exist gets
+		// service-unavailable too (§8.5.1).
+		ok, err := r.userExists(ctx, st.To)
+		if err != nil {
+			r.Bounce(ctx, st, stanza.ErrInternalServerError)
+			return err
+		}
+		if !ok {
+			if st.IsRequest() {
+				r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+			}
+			return ErrNoSuchUser
+		}
+		return r.dispatchIQ(ctx, st, true)
+	}
+	sessions := r.Sessions(st.To)
+	if len(sessions) == 0 {
+		ok, err := r.userExists(ctx, st.To)
+		if err != nil {
+			if st.IsMessage() {
+				r.Bounce(ctx, st, stanza.ErrInternalServerError)
+			}
+			return err
+		}
+		if !ok {
+			// RFC 6121 §8.5.1: no such account. Messages get
+			// service-unavailable, presence is ignored.
+			if st.IsMessage() {
+				r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+			}
+			return ErrNoSuchUser
+		}
+	}
+	if st.IsPresence() {
+		// RFC 6121 §8.5.2.1.2 / §8.5.2.2.2: presence goes to every
+		// available resource (subscription handling belongs to the presence
+		// module, which sees it before the router).
+		for _, s := range sessions {
+			if s.Available() {
+				r.deliver(ctx, s, st.WithTo(s.JID()))
+			}
+		}
+		return nil
+	}
+	return r.messageToBare(ctx, st, sessions)
+}
+
+// messageToBare applies RFC 6121 §8.5.2 to a message for an existing
+// account.
+func (r *Router) messageToBare(ctx context.Context, st *stanza.Stanza, sessions []Session) error {
+	typ := st.Type()
+	// Resources with non-negative priority and available presence.
+	best := -1
+	for _, s := range sessions {
+		if s.Available() && s.Priority() >= 0 && s.Priority() > best {
+			best = s.Priority()
+		}
+	}
+	switch typ {
+	case "error":
+		// §8.5.2.1.1 / §8.5.2.2.1: never bounce an error.
+		if best >= 0 {
+			r.deliverPriority(ctx, st, sessions, best, false)
+		}
+		return nil
+	case "groupchat":
+		// §8.5.2.1.1: no user-level groupchat; the server returns an error.
+		r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+		return nil
+	case "headline":
+		// §8.5.2.1.1: deliver to all non-negative resources; with none,
+		// ignore silently.
+		if best >= 0 {
+			r.deliverPriority(ctx, st, sessions, best, true)
+		}
+		return nil
+	default: // normal, chat, and unknown types treated as normal (RFC 6121 §5.2.2)
+		if best >= 0 {
+			// Deliver to the highest-priority resource(s); ejabberd and
+			// Prosody both send chat to every resource sharing the highest
+			// priority, which RFC 6121 §8.5.2.1.1 permits.
+			r.deliverPriority(ctx, st, sessions, best, false)
+			return nil
+		}
+		// §8.5.2.2.1: no available resource — store offline or bounce.
+		return r.undeliverable(ctx, st)
+	}
+}
+
+func (r *Router) undeliverable(ctx context.Context, st *stanza.Stanza) error {
+	ev := &hook.StanzaEvent{Stanza: st}
+	if hook.Run(ctx, r.hooks, hook.MessageUndelivered, ev) == hook.Handled {
+		return nil
+	}
+	r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+	return nil
+}
+
+func (r *Router) deliverPriority(ctx context.Context, st *stanza.Stanza, sessions []Session, best int, allNonNegative bool) {
+	for _, s := range sessions {
+		if !s.Available() || s.Priority() < 0 {
+			continue
+		}
+		if allNonNegative || s.Priority() == best {
+			r.deliver(ctx, s, st)
+		}
+	}
+}
+
+// toFull applies RFC 6121 §8.5.3.
+func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
+	if s := r.Session(st.To); s != nil {
+		// §8.5.3.1: the resource is online; deliver whatever it is.
+		r.deliver(ctx, s, st)
+		return nil
+	}
+	// §8.5.3.2: no such resource.
+	switch {
+	case st.IsIQ():
+		// §8.5.3.2.3 (and §8.5.1 for an account that does not exist).
+		if st.IsRequest() {
+			r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+		}
+		return ErrResourceGone
+	case st.IsPresence():
+		// §8.5.3.2.2: available/unavailable presence and probes to a
+		// resource that is not online are ignored; subscription stanzas are
+		// treated as if sent to the bare JID.
+		switch st.Type() {
+		case "subscribe", "subscribed", "unsubscribe", "unsubscribed":
+			return r.toBare(ctx, st.WithTo(st.To.Bare()))
+		}
+		return ErrResourceGone
+	default:
+		switch st.Type() {
+		case "groupchat":
+			// §8.5.3.2.1: groupchat to an offline resource → error.
+			r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+			return ErrResourceGone
+		case "headline", "error":
+			// §8.5.3.2.1: silently ignored.
+			return ErrResourceGone
+		}
+		// normal and chat: treat as addressed to the bare JID. The 'to'
+		// attribute keeps the full JID, as the client addressed it.
+		ok, err := r.userExists(ctx, st.To)
+		if err != nil {
+			r.Bounce(ctx, st, stanza.ErrInternalServerError)
+			return err
+		}
+		if !ok {
+			r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+			return ErrNoSuchUser
+		}
+		return r.messageToBare(ctx, st, r.Sessions(st.To))
+	}
+}
+
+// deliver hands st to a local session through the stanza.out filter.
+func (r *Router) deliver(ctx context.Context, s Session, st *stanza.Stanza) {
+	ev := &hook.StanzaEvent{Stanza: st, Session: s.JID()}
+	if hook.Run(ctx, r.hooks, hook.StanzaOut, ev) != hook.Continue {
+		return
+	}
+	if !s.Deliver(ev.Stanza) {
+		r.log.Debug("delivery to closing session failed", "to", s.JID().String())
+		if ev.Stanza.IsMessage() && ev.Stanza.Type() != "error" && ev.Stanza.Type() != "groupchat" && ev.Stanza.Type() != "headline" {
+			// A message the server accepted is not lost: it falls back to
+			// offline storage like any message with no session.
+			_ = r.undeliverable(ctx, ev.Stanza)
+		}
+	}
+}
+
+// Bounce routes the error reply for st back to its sender, unless st is
+// itself an error or an IQ result (RFC 6120 §8.3.1: never answer an error
+// with an error).
+func (r *Router) Bounce(ctx context.Context, st *stanza.Stanza, e *stanza.Error) {
+	t := st.Type()
+	if t == "error" || (st.IsIQ() && t == "result") || st.From.IsZero() {
+		return
+	}
+	reply := stanza.ErrorReply(st, e)
+	if err := r.Route(ctx, reply); err != nil {
+		r.log.Debug("bounce not delivered", "to", reply.To.String(), "err", err)
+	}
+}

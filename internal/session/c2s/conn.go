@@ -1,0 +1,352 @@
+package c2s
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleyim/parley/internal/hook"
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/module"
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/stream"
+	"github.com/parleyim/parley/internal/xmlstream"
+)
+
+// maxQueue bounds the stanzas waiting for a slow client. Past it the
+// session is closed rather than left to grow memory without bound.
+const maxQueue = 4096
+
+// conn is one client connection. Its reader goroutine (serve) owns the
+// stream state; other goroutines only call Deliver and requestClose.
+type conn struct {
+	srv       *Server
+	nc        net.Conn // current transport, TLS after STARTTLS
+	raw       net.Conn
+	directTLS bool
+	addr      netip.AddrPort
+	since     time.Time
+	dec       *xmlstream.Decoder
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	// Owned by the reader goroutine.
+	host     string
+	lang     string
+	secure   bool
+	authed   bool
+	username string
+	full     jid.JID
+	origin   *module.Origin
+	failures int
+	idle     bool // a SessionIdle probe is out
+	tokens   float64
+	lastTok  time.Time
+
+	bound    atomic.Bool
+	avail    atomic.Bool
+	priority atomic.Int32
+
+	closing atomic.Pointer[stream.Error] // close requested by another goroutine
+
+	// Outbound queue, after binding.
+	qmu     sync.Mutex
+	queue   []*stanza.Stanza
+	final   *stream.Error // written after the queue, then the writer stops
+	qclosed bool
+	wake    chan struct{}
+	wdone   chan struct{}
+	wbuf    []byte
+}
+
+var errClosing = errors.New("c2s: close requested")
+
+func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
+	c := &conn{srv: s, nc: nc, raw: nc, directTLS: directTLS, since: time.Now()}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// JID, Available, Priority, Deliver and Close make conn a router.Session.
+func (c *conn) JID() jid.JID     { return c.full }
+func (c *conn) Available() bool  { return c.avail.Load() }
+func (c *conn) Priority() int    { return int(c.priority.Load()) }
+func (c *conn) Close(cond, text string) {
+	c.requestClose(&stream.Error{Condition: cond, Text: text})
+}
+
+// requestClose asks the reader to end the stream with e. It never blocks.
+func (c *conn) requestClose(e *stream.Error) {
+	if c.closing.CompareAndSwap(nil, e) {
+		// Wake the reader out of its blocking Read.
+		_ = c.raw.SetReadDeadline(time.Now())
+	}
+}
+
+// Deliver queues st for the client without blocking.
+func (c *conn) Deliver(st *stanza.Stanza) bool {
+	c.qmu.Lock()
+	if c.qclosed {
+		c.qmu.Unlock()
+		return false
+	}
+	if len(c.queue) >= maxQueue {
+		c.qmu.Unlock()
+		c.requestClose(&stream.Error{Condition: stream.PolicyViolation, Text: "too many stanzas waiting; the client reads too slowly"})
+		return false
+	}
+	c.queue = append(c.queue, st)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// serve runs the whole life of the connection on the calling goroutine.
+func (c *conn) serve() {
+	defer c.cancel()
+	log := c.srv.log.With("addr", c.addr.String())
+	if c.directTLS {
+		if c.srv.cfg.TLS == nil {
+			c.raw.Close()
+			return
+		}
+		tc := tls.Server(c.raw, c.srv.cfg.TLS)
+		_ = c.raw.SetDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout))
+		if err := tc.HandshakeContext(c.ctx); err != nil {
+			log.Debug("direct TLS handshake failed", "err", err)
+			c.raw.Close()
+			return
+		}
+		_ = c.raw.SetDeadline(time.Time{})
+		c.nc = tc
+		c.secure = true
+	}
+	c.dec = xmlstream.NewDecoder(reader{c}, c.srv.cfg.Limits)
+	err := c.run()
+	var se *stream.Error
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+	case errors.As(err, &se):
+	default:
+		log.Debug("connection ended", "err", err)
+	}
+	c.finish(se)
+}
+
+// run negotiates and then serves stanzas. It returns nil when the client
+// closed the stream, a *stream.Error to send, or an I/O error.
+func (c *conn) run() error {
+	if err := c.negotiate(); err != nil {
+		return err
+	}
+	return c.loop()
+}
+
+// finish ends the connection: it sends the stream error (if any) and the
+// closing tag, leaves the router, tells the hooks, waits briefly for the
+// client's own closing tag (RFC 6120 §4.4) and closes the socket.
+func (c *conn) finish(se *stream.Error) {
+	wasBound := c.bound.Load()
+	if wasBound {
+		c.srv.cfg.Router.Unbind(c)
+		c.bound.Store(false)
+	}
+	var tail []byte
+	if se != nil {
+		tail = stream.AppendError(nil, se)
+	} else {
+		tail = []byte(stream.Close)
+	}
+	if c.wake != nil {
+		c.qmu.Lock()
+		c.qclosed = true
+		if se == nil {
+			se = &stream.Error{} // empty condition: just the closing tag
+		}
+		c.final = se
+		c.qmu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		select {
+		case <-c.wdone:
+		case <-time.After(c.srv.cfg.WriteTimeout):
+		}
+	} else {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		_, _ = c.nc.Write(tail)
+	}
+	if wasBound {
+		reason := ""
+		if se != nil {
+			reason = se.Condition
+		}
+		hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionClosed, &hook.SessionEvent{JID: c.full, Addr: c.addr, Reason: reason})
+		c.undelivered()
+	}
+	// Give the client a moment to send its closing tag, then drop.
+	_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
+	var buf [512]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	c.nc.Close()
+}
+
+// undelivered hands messages still queued when the session ended back to
+// the router's undelivered path, so nothing accepted is lost.
+func (c *conn) undelivered() {
+	c.qmu.Lock()
+	q := c.queue
+	c.queue = nil
+	c.qmu.Unlock()
+	for _, st := range q {
+		if st.IsMessage() {
+			t := st.Type()
+			if t == "" || t == "normal" || t == "chat" {
+				ev := &hook.StanzaEvent{Stanza: st}
+				hook.Run(c.ctx, c.srv.cfg.Hooks, hook.MessageUndelivered, ev)
+			}
+		}
+	}
+}
+
+// reader is the io.Reader the decoder reads from. It applies the
+// negotiation and idle timeouts, fires SessionIdle once before giving up,
+// and turns a close request into errClosing.
+type reader struct{ c *conn }
+
+func (r reader) Read(p []byte) (int, error) {
+	c := r.c
+	for {
+		if c.closing.Load() != nil {
+			return 0, errClosing
+		}
+		timeout := c.srv.cfg.NegotiationTimeout
+		if c.bound.Load() {
+			timeout = c.srv.cfg.IdleTimeout
+		}
+		_ = c.raw.SetReadDeadline(time.Now().Add(timeout))
+		if c.closing.Load() != nil {
+			return 0, errClosing
+		}
+		n, err := c.nc.Read(p)
+		if n > 0 {
+			c.idle = false
+			return n, nil
+		}
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			if c.closing.Load() != nil {
+				return 0, errClosing
+			}
+			if c.bound.Load() && !c.idle {
+				c.idle = true
+				hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionIdle, &hook.SessionEvent{JID: c.full, Addr: c.addr})
+				continue
+			}
+			return 0, &stream.Error{Condition: stream.ConnectionTimeout, Text: "no data received in time"}
+		}
+		return n, err
+	}
+}
+
+// streamErr maps a read error to what the server sends.
+func (c *conn) streamErr(err error) error {
+	if errors.Is(err, errClosing) {
+		return c.closing.Load()
+	}
+	var se *stream.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var sx *xmlstream.SyntaxError
+	if errors.As(err, &sx) {
+		return &stream.Error{Condition: sx.Cond, Text: sx.Msg}
+	}
+	if errors.Is(err, xmlstream.ErrStreamEnd) {
+		return nil
+	}
+	return err
+}
+
+// write sends bytes directly; only the reader uses it, before binding.
+func (c *conn) write(b []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// writeElement writes one top-level element directly (before binding).
+func (c *conn) writeElement(e *xmlstream.Element) error {
+	return c.write(stream.AppendElement(nil, e, ns.Client))
+}
+
+// startWriter starts the writer goroutine once the session is bound.
+func (c *conn) startWriter() {
+	c.wake = make(chan struct{}, 1)
+	c.wdone = make(chan struct{})
+	go c.writer()
+}
+
+// writer owns writes to the socket after binding.
+func (c *conn) writer() {
+	defer close(c.wdone)
+	for {
+		<-c.wake
+		for {
+			c.qmu.Lock()
+			q := c.queue
+			c.queue = nil
+			final := c.final
+			c.qmu.Unlock()
+			if len(q) == 0 && final == nil {
+				break
+			}
+			buf := c.wbuf[:0]
+			for _, st := range q {
+				buf = st.El.Append(buf, ns.Client)
+			}
+			if final != nil {
+				if final.Condition != "" {
+					buf = stream.AppendError(buf, final)
+				} else {
+					buf = append(buf, stream.Close...)
+				}
+			}
+			err := c.write(buf)
+			if cap(buf) <= 64<<10 {
+				c.wbuf = buf[:0]
+			} else {
+				c.wbuf = nil
+			}
+			if final != nil {
+				return
+			}
+			if err != nil {
+				c.requestClose(&stream.Error{Condition: stream.ConnectionTimeout, Text: "write failed"})
+				// Keep draining until finish sets final, so Deliver never
+				// fills the queue against a dead socket.
+				c.qmu.Lock()
+				c.qclosed = true
+				c.qmu.Unlock()
+			}
+		}
+	}
+}

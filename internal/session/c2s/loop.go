@@ -1,0 +1,198 @@
+package c2s
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/parleyim/parley/internal/hook"
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/module"
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/stream"
+	"github.com/parleyim/parley/internal/xmlstream"
+)
+
+// loop serves a bound session: every element the client sends is checked,
+// stamped and routed (RFC 6120 §8.1, §10).
+func (c *conn) loop() error {
+	ctx := module.WithOrigin(c.ctx, c.origin)
+	for {
+		el, err := c.dec.Next()
+		if err != nil {
+			return c.streamErr(err)
+		}
+		c.shape()
+		if el.Name.Space != ns.Client {
+			return unsupported(el)
+		}
+		var kind string
+		switch el.Name.Local {
+		case stanza.Message, stanza.Presence, stanza.IQ:
+			kind = el.Name.Local
+		default:
+			return unsupported(el)
+		}
+		st, serr, berr := c.check(el, kind)
+		if serr != nil {
+			return serr
+		}
+		if berr != nil {
+			if el.Attr("type") != "error" {
+				c.reply(stanza.ErrorReply(&stanza.Stanza{El: el, From: c.full, To: jid.MustParse(c.host)}, berr))
+			}
+			continue
+		}
+		if kind == stanza.IQ && c.sessionIQ(st) {
+			continue
+		}
+		if kind == stanza.Presence && el.Attr("to") == "" {
+			if berr := c.ownPresence(st); berr != nil {
+				c.reply(stanza.ErrorReply(st, berr))
+				continue
+			}
+		}
+		ev := &hook.StanzaEvent{Stanza: st, Session: c.full}
+		if hook.Run(ctx, c.srv.cfg.Hooks, hook.StanzaIn, ev) != hook.Continue {
+			continue
+		}
+		st = ev.Stanza
+		if kind == stanza.Presence && st.El.Attr("to") == "" {
+			// Presence broadcast is the presence module's business; it
+			// handled it in stanza.in if it is loaded.
+			continue
+		}
+		_ = c.srv.cfg.Router.Route(ctx, st)
+	}
+}
+
+// reply queues a stanza from the server to this client.
+func (c *conn) reply(st *stanza.Stanza) {
+	c.Deliver(st)
+}
+
+var (
+	iqTypes       = map[string]bool{"get": true, "set": true, "result": true, "error": true}
+	presenceTypes = map[string]bool{"": true, "unavailable": true, "subscribe": true, "subscribed": true,
+		"unsubscribe": true, "unsubscribed": true, "probe": true, "error": true}
+)
+
+// check validates a stanza from the client and stamps its addresses. It
+// returns a stream error (fatal) or a stanza error (bounced), or the
+// stanza ready to route.
+func (c *conn) check(el *xmlstream.Element, kind string) (*stanza.Stanza, *stream.Error, *stanza.Error) {
+	// RFC 6120 §8.1.2.1: 'from' must be absent or name this session (its
+	// full or bare JID); anything else is invalid-from.
+	if f := el.Attr("from"); f != "" {
+		fj, err := jid.Parse(f)
+		if err != nil || (fj != c.full && fj != c.full.Bare()) {
+			return nil, &stream.Error{Condition: stream.InvalidFrom, Text: "from does not match the session"}, nil
+		}
+	}
+	typ := el.Attr("type")
+	switch kind {
+	case stanza.IQ:
+		// RFC 6120 §8.2.3: id and a known type are required; a get or set
+		// carries exactly one payload.
+		if !iqTypes[typ] || el.Attr("id") == "" {
+			return nil, nil, stanza.ErrBadRequest.WithText("iq needs an id and a type of get, set, result or error")
+		}
+		if (typ == "get" || typ == "set") && len(el.Elements()) != 1 {
+			return nil, nil, stanza.ErrBadRequest.WithText("iq get and set carry exactly one child element")
+		}
+	case stanza.Presence:
+		if !presenceTypes[typ] {
+			return nil, nil, stanza.ErrBadRequest.WithText("unknown presence type")
+		}
+	}
+	out := el.ShallowCopy()
+	out.SetAttr("from", c.full.String())
+	st := &stanza.Stanza{El: out, From: c.full}
+	if to := el.Attr("to"); to != "" {
+		tj, err := jid.Parse(to)
+		if err != nil {
+			// RFC 6120 §8.3.3.8.
+			return nil, nil, stanza.ErrJIDMalformed
+		}
+		st.To = tj
+		if tj.String() != to {
+			out.SetAttr("to", tj.String())
+		}
+	} else {
+		// RFC 6120 §10.3: no 'to' means the account itself; presence
+		// without 'to' is a broadcast, handled before routing.
+		st.To = c.full.Bare()
+	}
+	return st, nil, nil
+}
+
+// sessionIQ answers the IQs that belong to the stream itself. It reports
+// whether it handled st.
+func (c *conn) sessionIQ(st *stanza.Stanza) bool {
+	if st.El.Attr("to") != "" && st.To != c.full.Bare() && st.To != c.full.DomainJID() {
+		return false
+	}
+	p := st.Payload()
+	if p == nil || st.Type() != "set" {
+		return false
+	}
+	switch {
+	case p.Name.Space == ns.Session && p.Name.Local == "session":
+		// Legacy session establishment: a no-op that succeeds.
+		c.reply(&stanza.Stanza{El: resultFor(st.El)})
+		return true
+	case p.Name.Space == ns.Bind:
+		// RFC 6120 §7: one resource per stream.
+		c.reply(stanza.ErrorReply(st, stanza.ErrNotAllowed.WithText("a resource is already bound")))
+		return true
+	}
+	return false
+}
+
+// ownPresence records the session's own availability and priority from
+// presence without 'to' (RFC 6121 §4.2, §4.4, §4.7.2.3).
+func (c *conn) ownPresence(st *stanza.Stanza) *stanza.Error {
+	switch st.Type() {
+	case "":
+		prio := 0
+		if p := st.El.Child(ns.Client, "priority"); p != nil {
+			n, err := strconv.Atoi(p.Text())
+			if err != nil || n < -128 || n > 127 {
+				return stanza.ErrBadRequest.WithText("priority must be an integer from -128 to 127")
+			}
+			prio = n
+		}
+		c.priority.Store(int32(prio))
+		c.avail.Store(true)
+	case "unavailable":
+		c.avail.Store(false)
+	}
+	return nil
+}
+
+// shape enforces the stanzas-per-second limit by slowing the reader down
+// (a token bucket with a one-second burst).
+func (c *conn) shape() {
+	rate := float64(c.srv.cfg.StanzasPerSecond)
+	if rate <= 0 {
+		return
+	}
+	now := time.Now()
+	if c.lastTok.IsZero() {
+		c.tokens = rate
+	} else {
+		c.tokens = min(rate, c.tokens+now.Sub(c.lastTok).Seconds()*rate)
+	}
+	c.lastTok = now
+	if c.tokens >= 1 {
+		c.tokens--
+		return
+	}
+	wait := time.Duration((1 - c.tokens) / rate * float64(time.Second))
+	select {
+	case <-time.After(wait):
+	case <-c.ctx.Done():
+	}
+	c.tokens = 0
+	c.lastTok = time.Now()
+}
