@@ -1,0 +1,166 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+)
+
+// ErrNoServer is wrapped by Client errors when nothing accepts connections
+// on the socket: the file is missing or left by a server that is gone.
+var ErrNoServer = errors.New("admin: no server answering")
+
+// Client calls the admin API over the unix socket; `parley ctl` is built
+// on it. API failures are *Error values carrying the HTTP status.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the admin socket at path.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableKeepAlives: true, // one command, one or two requests
+	}
+	return &Client{
+		socket: socket,
+		hc: &http.Client{
+			Transport: tr,
+			// The API never redirects; following one would change the method.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// Socket returns the socket path the client talks to.
+func (c *Client) Socket() string { return c.socket }
+
+// Status returns the server's status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	if err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Users lists the accounts of host, or of every host when host is "".
+func (c *Client) Users(ctx context.Context, host string) ([]User, error) {
+	p := "/v1/users"
+	if host != "" {
+		p += "?" + url.Values{"host": {host}}.Encode()
+	}
+	var l UserList
+	err := c.do(ctx, http.MethodGet, p, nil, &l)
+	return l.Users, err
+}
+
+// Register creates the account user@host and returns its prepared JID.
+func (c *Client) Register(ctx context.Context, account, password string) (string, error) {
+	var res AccountResult
+	err := c.do(ctx, http.MethodPost, "/v1/users", RegisterRequest{JID: account, Password: password}, &res)
+	return res.JID, err
+}
+
+// Unregister deletes the account user@host, which also closes its sessions.
+func (c *Client) Unregister(ctx context.Context, account string) (string, error) {
+	p, err := accountPath(account)
+	if err != nil {
+		return "", err
+	}
+	var res AccountResult
+	err = c.do(ctx, http.MethodDelete, p, nil, &res)
+	return res.JID, err
+}
+
+// SetPassword sets the password of the account user@host.
+func (c *Client) SetPassword(ctx context.Context, account, password string) (string, error) {
+	p, err := accountPath(account)
+	if err != nil {
+		return "", err
+	}
+	var res AccountResult
+	err = c.do(ctx, http.MethodPut, p+"/password", PasswordRequest{Password: password}, &res)
+	return res.JID, err
+}
+
+// Sessions lists the bound client sessions.
+func (c *Client) Sessions(ctx context.Context) ([]Session, error) {
+	var l SessionList
+	err := c.do(ctx, http.MethodGet, "/v1/sessions", nil, &l)
+	return l.Sessions, err
+}
+
+// Kick closes the sessions of a bare or full JID with a policy-violation
+// stream error whose text is reason ("" for the server's default).
+func (c *Client) Kick(ctx context.Context, j, reason string) (KickResult, error) {
+	var res KickResult
+	err := c.do(ctx, http.MethodPost, "/v1/sessions/kick", KickRequest{JID: j, Reason: reason}, &res)
+	return res, err
+}
+
+// accountPath is /v1/users/{account}. Without an '@' the argument could be
+// "." or "..", which a URL path cannot carry as a segment, so it is
+// refused here with the message the server would give.
+func accountPath(account string) (string, error) {
+	if !strings.Contains(account, "@") {
+		return "", &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("want an account like user@host, got %q", account)}
+	}
+	return "/v1/users/" + url.PathEscape(account), nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://parley"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%w on %s: %w", ErrNoServer, c.socket, err)
+		}
+		return fmt.Errorf("admin: %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("admin: reading the response: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("unexpected response %s from %s", resp.Status, c.socket)
+		}
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("admin: decoding the response of %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
