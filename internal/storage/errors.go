@@ -88,7 +88,7 @@ func classify(err error) error {
 		case pe.Code == "23505": // unique_violation
 			return ErrConflict
 		case strings.HasPrefix(pe.Code, "08"), // connection_exception
-			strings.HasPrefix(pe.Code, "53"),                                     // insufficient_resources
+			strings.HasPrefix(pe.Code, "53"),                           // insufficient_resources
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutdown, cannot_connect_now
 			return ErrUnavailable
 		}
