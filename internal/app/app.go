@@ -63,6 +63,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.db = db
+	log.Info("storage open", "driver", cfg.Storage.Driver, "where", db.String())
 	if err := db.Migrate(ctx, a.Migrations()); err != nil {
 		db.Close()
 		return nil, err
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Accounts = auth.NewAccounts(auth.NewSQLStore(db))
 
 	a.router = router.New(router.Config{Hosts: cfg.Hosts, Hooks: a.hooks, Log: log, Users: userExists{a.Accounts}})
-	cert, err := loadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hosts)
+	cert, err := loadCertificate(log, cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hosts)
 	if err != nil {
 		db.Close()
 		return nil, err

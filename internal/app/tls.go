@@ -10,22 +10,25 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
 // loadCertificate loads the configured certificate, or the self-signed one
 // kept in dataDir, generating it on first start. A generated certificate
 // is regenerated when the hosts change or it nears expiry.
-func loadCertificate(certFile, keyFile, dataDir string, hosts []string) (tls.Certificate, error) {
+func loadCertificate(log *slog.Logger, certFile, keyFile, dataDir string, hosts []string) (tls.Certificate, error) {
 	if certFile != "" {
 		c, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
 			return tls.Certificate{}, fmt.Errorf("tls: load %s and %s: %w", certFile, keyFile, err)
 		}
+		log.Info("tls certificate", "cert", certFile)
 		return c, nil
 	}
 	dir := filepath.Join(dataDir, "tls")
@@ -33,6 +36,7 @@ func loadCertificate(certFile, keyFile, dataDir string, hosts []string) (tls.Cer
 	keyFile = filepath.Join(dir, "selfsigned.key")
 	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
 		if c.Leaf != nil && time.Until(c.Leaf.NotAfter) > 30*24*time.Hour && coversAll(c.Leaf, hosts) {
+			log.Info("tls certificate (self-signed)", "cert", certFile, "expires", c.Leaf.NotAfter.Format(time.DateOnly))
 			return c, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -51,6 +55,7 @@ func loadCertificate(certFile, keyFile, dataDir string, hosts []string) (tls.Cer
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
 		return tls.Certificate{}, fmt.Errorf("tls: write certificate: %w", err)
 	}
+	log.Info("generated a self-signed tls certificate; clients must be told to trust it", "cert", certFile, "hosts", strings.Join(hosts, ","))
 	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
