@@ -53,11 +53,11 @@ func (s *plainServer) verify(ctx context.Context, in []byte) error {
 
 	user, err := prepareUsername(authcid)
 	if err != nil {
-		return fail(condNotAuthorized, "invalid username")
+		return denied("invalid username")
 	}
 	prepped, err := preparePassword(password)
 	if err != nil {
-		return fail(condNotAuthorized, "")
+		return denied("")
 	}
 
 	for _, h := range plainHashes {
@@ -76,7 +76,7 @@ func (s *plainServer) verify(ctx context.Context, in []byte) error {
 			return &Failure{Condition: condTemporary, err: err}
 		}
 		if !hmac.Equal(got.StoredKey, creds.StoredKey) {
-			return fail(condNotAuthorized, "")
+			return denied("")
 		}
 		s.authenticated = user
 		return nil
@@ -84,7 +84,7 @@ func (s *plainServer) verify(ctx context.Context, in []byte) error {
 	// Unknown user: spend the same effort as a real check.
 	fake := fakeCredentials(SHA256, user)
 	deriveCredentials(SHA256, prepped, fake.Salt, fake.Iterations)
-	return fail(condNotAuthorized, "")
+	return denied("")
 }
 
 type plainClient struct {

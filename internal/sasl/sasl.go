@@ -248,7 +248,14 @@ const (
 type Failure struct {
 	Condition string
 	Text      string
-	err       error
+	// Credentials is set when the failure came from checking what the
+	// client claimed to know (a wrong password or proof, an unknown or
+	// invalid username, a channel binding that does not match). Only
+	// these count against login-failure limits; a client that merely
+	// tries a mechanism or channel-binding type it cannot complete, and
+	// falls back to another, is not guessing passwords.
+	Credentials bool
+	err         error
 }
 
 func (f *Failure) Error() string {
@@ -266,6 +273,11 @@ func (f *Failure) Error() string {
 func (f *Failure) Unwrap() error { return f.err }
 
 func fail(cond, text string) *Failure { return &Failure{Condition: cond, Text: text} }
+
+// denied is a failure of the client's credentials (see Failure.Credentials).
+func denied(text string) *Failure {
+	return &Failure{Condition: condNotAuthorized, Text: text, Credentials: true}
+}
 
 // ServerConfig configures a server-side mechanism.
 type ServerConfig struct {

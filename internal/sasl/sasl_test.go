@@ -257,17 +257,20 @@ func TestSCRAMFailures(t *testing.T) {
 		plusAdvertised bool
 		wantCond       string
 		wantSteps      int
+		// wantCreds: the failure is a credential failure, counted
+		// against login-failure limits.
+		wantCreds bool
 	}{
 		{name: "wrong password", mech: "SCRAM-SHA-256", user: "juliet", password: "nope",
-			wantCond: "not-authorized", wantSteps: 2},
+			wantCond: "not-authorized", wantSteps: 2, wantCreds: true},
 		{name: "unknown user", mech: "SCRAM-SHA-256", user: "nobody", password: "r0m30myr0m30",
-			wantCond: "not-authorized", wantSteps: 2},
+			wantCond: "not-authorized", wantSteps: 2, wantCreds: true},
 		{name: "unknown user plus", mech: "SCRAM-SHA-512-PLUS", user: "nobody", password: "x",
 			clientCB: cbExporter, serverCB: cbExporter, plusAdvertised: true,
-			wantCond: "not-authorized", wantSteps: 2},
+			wantCond: "not-authorized", wantSteps: 2, wantCreds: true},
 		{name: "tampered channel binding", mech: "SCRAM-SHA-256-PLUS", user: "juliet", password: "r0m30myr0m30",
 			clientCB: fakeCB{sasl.CBTLSExporter: []byte("mitm")}, serverCB: cbExporter, plusAdvertised: true,
-			wantCond: "not-authorized", wantSteps: 2},
+			wantCond: "not-authorized", wantSteps: 2, wantCreds: true},
 		{name: "unsupported cb type", mech: "SCRAM-SHA-256-PLUS", user: "juliet", password: "r0m30myr0m30",
 			clientCB: cbExporter, serverCB: cbEndPoint, plusAdvertised: true,
 			wantCond: "not-authorized", wantSteps: 1},
@@ -275,7 +278,7 @@ func TestSCRAMFailures(t *testing.T) {
 			clientCB: cbExporter, serverCB: cbExporter, plusAdvertised: true,
 			wantCond: "not-authorized", wantSteps: 1},
 		{name: "invalid username", mech: "SCRAM-SHA-1", user: "ju\u0007liet", password: "r0m30myr0m30",
-			wantCond: "not-authorized", wantSteps: 1},
+			wantCond: "not-authorized", wantSteps: 1, wantCreds: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,6 +295,10 @@ func TestSCRAMFailures(t *testing.T) {
 			steps, err := run(t, c, s)
 			if got := condition(err); got != tt.wantCond || steps != tt.wantSteps {
 				t.Fatalf("got %q after %d steps (err %v), want %q after %d", got, steps, err, tt.wantCond, tt.wantSteps)
+			}
+			var f *sasl.Failure
+			if errors.As(err, &f) && f.Credentials != tt.wantCreds {
+				t.Errorf("Credentials = %v, want %v", f.Credentials, tt.wantCreds)
 			}
 			if s.Username() != "" {
 				t.Errorf("Username() = %q after failure", s.Username())

@@ -288,7 +288,7 @@ func (s *scramServer) first(ctx context.Context, in []byte) ([]byte, error) {
 
 	prepped, err := prepareUsername(user)
 	if err != nil {
-		return nil, fail(condNotAuthorized, "invalid username")
+		return nil, denied("invalid username")
 	}
 	s.username = prepped
 
@@ -362,7 +362,7 @@ func (s *scramServer) final(in []byte) ([]byte, error) {
 		want = append(want, d...)
 	}
 	if !hmac.Equal(cbind, want) {
-		return nil, fail(condNotAuthorized, "channel binding mismatch")
+		return nil, denied("channel binding mismatch")
 	}
 	if attrs[1][2:] != s.fullNonce {
 		return nil, fail(condNotAuthorized, "nonce mismatch")
@@ -379,7 +379,7 @@ func (s *scramServer) final(in []byte) ([]byte, error) {
 	ok := hmac.Equal(hashSum(s.h, clientKey), s.creds.StoredKey)
 	clear(clientKey)
 	if !ok || s.unknown {
-		return nil, fail(condNotAuthorized, "")
+		return nil, denied("")
 	}
 	s.authenticated = s.username
 	serverSig := hmacSum(s.h, s.creds.ServerKey, authMessage)
