@@ -137,10 +137,21 @@ func AppendElement(buf []byte, e *xmlstream.Element, content string) []byte {
 	if e.Name.Space != ns.Stream {
 		return e.Append(buf, content)
 	}
+	for _, a := range e.Attrs {
+		if a.Name.Space != "" && a.Name.Space != xmlstream.NSXML {
+			// A namespaced attribute needs a declaration the prefixed
+			// form below cannot give; the generic serializer declares it.
+			return e.Append(buf, content)
+		}
+	}
 	buf = append(buf, "<stream:"...)
 	buf = append(buf, e.Name.Local...)
 	for _, a := range e.Attrs {
-		buf = appendAttr(buf, a.Name.Local, a.Value)
+		name := a.Name.Local
+		if a.Name.Space == xmlstream.NSXML {
+			name = "xml:" + name
+		}
+		buf = appendAttr(buf, name, a.Value)
 	}
 	if len(e.Nodes) == 0 {
 		return append(buf, "/>"...)
@@ -165,19 +176,31 @@ func NewID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// CheckVersion applies RFC 6120 §4.7.5: a missing version means a pre-1.0
-// peer, which this server does not speak; a major version other than 1 is
-// unsupported. Higher minor versions are fine (we answer 1.0).
+// CheckVersion applies RFC 6120 §4.7.5 to the version of a peer's header.
+// A missing version means a pre-1.0 peer, which this server does not
+// speak. The version is "major.minor", two non-negative integers in which
+// leading zeros are ignored; major 1 with any minor is accepted (we answer
+// 1.0), anything else, malformed values included, is unsupported.
 func CheckVersion(v string) *Error {
-	if v == "" {
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok || !isDigits(major) || !isDigits(minor) {
 		return &Error{Condition: UnsupportedVersion, Text: "version 1.0 required"}
 	}
-	major, _, ok := strings.Cut(v, ".")
-	if !ok || major != "1" {
-		if major == "1" || major == "01" {
-			return nil
-		}
+	if strings.TrimLeft(major, "0") != "1" {
 		return &Error{Condition: UnsupportedVersion, Text: "version 1.0 required"}
 	}
 	return nil
+}
+
+// isDigits reports whether s is a non-empty run of ASCII digits.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

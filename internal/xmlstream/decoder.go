@@ -545,6 +545,17 @@ func (d *Decoder) bang(cdata bool) error {
 		return d.syntax(condRestrictedXML, "comment")
 	case 'D':
 		return d.syntax(condRestrictedXML, "document type declaration")
+	case 'E', 'A', 'N':
+		// Markup declarations (entity, element, attribute-list and
+		// notation) belong in a DTD, which RFC 6120 §11.1 forbids; report
+		// them as the restricted XML they are rather than as mere syntax.
+		decl, err := d.markupDecl()
+		if err != nil {
+			return err
+		}
+		if decl {
+			return d.syntax(condRestrictedXML, "markup declaration")
+		}
 	case '[':
 		if err := d.need(9); err != nil {
 			return err
@@ -559,6 +570,34 @@ func (d *Decoder) bang(cdata bool) error {
 		return d.cdata()
 	}
 	return d.syntax(condNotWellFormed, "invalid markup after '<!'")
+}
+
+// markupDecl reports whether "<!" at d.pos starts an ENTITY, ELEMENT,
+// ATTLIST or NOTATION keyword. It reads only as far as the input can
+// still match one, so a short bad token fails at once.
+func (d *Decoder) markupDecl() (bool, error) {
+	kws := []string{"ENTITY", "ELEMENT", "ATTLIST", "NOTATION"}
+	for i := 0; ; i++ {
+		if err := d.need(3 + i); err != nil {
+			return false, err
+		}
+		c := d.buf[d.pos+2+i]
+		n := 0
+		for _, kw := range kws {
+			if kw[i] != c {
+				continue
+			}
+			if i == len(kw)-1 {
+				return true, nil
+			}
+			kws[n] = kw
+			n++
+		}
+		if n == 0 {
+			return false, nil
+		}
+		kws = kws[:n]
+	}
 }
 
 // xmlDecl parses the XML declaration at d.pos ("<?xml" and whitespace or '?').

@@ -38,9 +38,9 @@ func TestReadStreamStart(t *testing.T) {
 			want: el(nsStream, "stream", attrs("to", "example.com")), wantDefNS: nsClient,
 		},
 		{
-			name: "server header with dialback prefix",
-			in:   srvHeader,
-			want: el(nsStream, "stream", attrs("from", "a.example", "to", "b.example", "version", "1.0")),
+			name:      "server header with dialback prefix",
+			in:        srvHeader,
+			want:      el(nsStream, "stream", attrs("from", "a.example", "to", "b.example", "version", "1.0")),
 			wantDefNS: "jabber:server",
 		},
 		{
@@ -315,8 +315,8 @@ var validStanzas = []stanzaCase{
 		},
 	},
 	{
-		name: "character references",
-		in:   `<message id='&#65;&#x42;&#X;'/>`,
+		name:     "character references",
+		in:       `<message id='&#65;&#x42;&#X;'/>`,
 		wantCond: "not-well-formed", // &#X is not a character reference
 	},
 	{
@@ -384,25 +384,25 @@ var validStanzas = []stanzaCase{
 		},
 	},
 	{
-		name: "stream end",
-		in:   "<presence/> </stream:stream><presence/>",
-		want: []*xmlstream.Element{el(nsClient, "presence", nil)},
+		name:    "stream end",
+		in:      "<presence/> </stream:stream><presence/>",
+		want:    []*xmlstream.Element{el(nsClient, "presence", nil)},
 		wantErr: xmlstream.ErrStreamEnd,
 	},
 	{
-		name: "stream end with whitespace in the end tag",
-		in:   "</stream:stream \n>",
+		name:    "stream end with whitespace in the end tag",
+		in:      "</stream:stream \n>",
 		wantErr: xmlstream.ErrStreamEnd,
 	},
 	{
-		name: "end of input inside a stanza",
-		in:   "<presence/><message><body>hi</bo",
-		want: []*xmlstream.Element{el(nsClient, "presence", nil)},
+		name:    "end of input inside a stanza",
+		in:      "<presence/><message><body>hi</bo",
+		want:    []*xmlstream.Element{el(nsClient, "presence", nil)},
 		wantErr: io.ErrUnexpectedEOF,
 	},
 	{
-		name: "end of input inside a tag",
-		in:   "<presence",
+		name:    "end of input inside a tag",
+		in:      "<presence",
 		wantErr: io.ErrUnexpectedEOF,
 	},
 }
@@ -415,6 +415,12 @@ var invalidStanzas = []stanzaCase{
 	{name: "processing instruction in a stanza", in: "<message><?foo bar?></message>", wantCond: "restricted-xml"},
 	{name: "DOCTYPE in the stream", in: "<!DOCTYPE message>", wantCond: "restricted-xml"},
 	{name: "DOCTYPE in a stanza", in: "<message><!DOCTYPE x></message>", wantCond: "restricted-xml"},
+	{name: "entity declaration in the stream", in: "<!ENTITY a 'b'>", wantCond: "restricted-xml"},
+	{name: "element declaration in a stanza", in: "<message><!ELEMENT a ANY></message>", wantCond: "restricted-xml"},
+	{name: "attribute-list declaration", in: "<!ATTLIST a b CDATA #IMPLIED>", wantCond: "restricted-xml"},
+	{name: "notation declaration", in: "<!NOTATION a SYSTEM 'b'>", wantCond: "restricted-xml"},
+	{name: "not a declaration", in: "<!EXAMPLE>", wantCond: "not-well-formed"},
+	{name: "lowercase declaration", in: "<!entity a 'b'>", wantCond: "not-well-formed"},
 	{name: "undefined entity", in: "<message><body>&foo;</body></message>", wantCond: "restricted-xml"},
 	{name: "undefined entity in an attribute", in: "<message id='&nbsp;'/>", wantCond: "restricted-xml"},
 	{name: "XML declaration inside the stream", in: "<?xml version='1.0'?><presence/>", wantCond: "not-well-formed"},

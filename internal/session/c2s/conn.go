@@ -1,6 +1,7 @@
 package c2s
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -57,7 +58,12 @@ type conn struct {
 
 	closing atomic.Pointer[stream.Error] // close requested by another goroutine
 
-	// Outbound queue, after binding.
+	opened  bool // our stream header is out on the current stream
+	writing bool // the writer goroutine runs (after binding)
+
+	// Outbound queue, after binding. The channels exist from the start:
+	// the router may Deliver as soon as the session is in its table, a
+	// moment before the writer starts.
 	qmu     sync.Mutex
 	queue   []*stanza.Stanza
 	final   *stream.Error // written after the queue, then the writer stops
@@ -70,7 +76,8 @@ type conn struct {
 var errClosing = errors.New("c2s: close requested")
 
 func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
-	c := &conn{srv: s, nc: nc, raw: nc, directTLS: directTLS, since: time.Now()}
+	c := &conn{srv: s, nc: nc, raw: nc, directTLS: directTLS, since: time.Now(),
+		wake: make(chan struct{}, 1), wdone: make(chan struct{})}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
@@ -79,9 +86,9 @@ func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 }
 
 // JID, Available, Priority, Deliver and Close make conn a router.Session.
-func (c *conn) JID() jid.JID     { return c.full }
-func (c *conn) Available() bool  { return c.avail.Load() }
-func (c *conn) Priority() int    { return int(c.priority.Load()) }
+func (c *conn) JID() jid.JID    { return c.full }
+func (c *conn) Available() bool { return c.avail.Load() }
+func (c *conn) Priority() int   { return int(c.priority.Load()) }
 func (c *conn) Close(cond, text string) {
 	c.requestClose(&stream.Error{Condition: cond, Text: text})
 }
@@ -125,7 +132,7 @@ func (c *conn) serve() {
 			return
 		}
 		tc := tls.Server(c.raw, c.srv.cfg.TLS)
-		_ = c.raw.SetDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout))
+		_ = c.raw.SetDeadline(c.negotiationDeadline())
 		if err := tc.HandshakeContext(c.ctx); err != nil {
 			log.Debug("direct TLS handshake failed", "err", err)
 			c.raw.Close()
@@ -139,12 +146,19 @@ func (c *conn) serve() {
 	err := c.run()
 	var se *stream.Error
 	switch {
-	case err == nil, errors.Is(err, io.EOF):
+	case err == nil:
+		// The client closed its stream (RFC 6120 §4.4): answer and hang up.
+		c.finish(nil, true)
+		return
+	case errors.Is(err, errHandshake):
+		c.raw.Close()
+		return
+	case errors.Is(err, io.EOF):
 	case errors.As(err, &se):
 	default:
 		log.Debug("connection ended", "err", err)
 	}
-	c.finish(se)
+	c.finish(se, false)
 }
 
 // run negotiates and then serves stanzas. It returns nil when the client
@@ -158,20 +172,28 @@ func (c *conn) run() error {
 
 // finish ends the connection: it sends the stream error (if any) and the
 // closing tag, leaves the router, tells the hooks, waits briefly for the
-// client's own closing tag (RFC 6120 §4.4) and closes the socket.
-func (c *conn) finish(se *stream.Error) {
+// client's own closing tag unless peerClosed says it came already (RFC
+// 6120 §4.4) and closes the socket.
+func (c *conn) finish(se *stream.Error, peerClosed bool) {
 	wasBound := c.bound.Load()
 	if wasBound {
 		c.srv.cfg.Router.Unbind(c)
 		c.bound.Store(false)
 	}
 	var tail []byte
-	if se != nil {
-		tail = stream.AppendError(nil, se)
-	} else {
+	switch {
+	case se != nil:
+		if !c.opened {
+			// RFC 6120 §4.9.1.2: an error needs a stream to travel in.
+			tail = c.header(c.lang).Append(nil)
+		}
+		tail = stream.AppendError(tail, se)
+	case c.opened:
 		tail = []byte(stream.Close)
 	}
-	if c.wake != nil {
+	// Without an open stream of ours (the client left before its header,
+	// or right after a restart) there is nothing to close.
+	if c.writing {
 		c.qmu.Lock()
 		c.qclosed = true
 		if se == nil {
@@ -187,7 +209,7 @@ func (c *conn) finish(se *stream.Error) {
 		case <-c.wdone:
 		case <-time.After(c.srv.cfg.WriteTimeout):
 		}
-	} else {
+	} else if len(tail) > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 		_, _ = c.nc.Write(tail)
 	}
@@ -199,15 +221,40 @@ func (c *conn) finish(se *stream.Error) {
 		hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionClosed, &hook.SessionEvent{JID: c.full, Addr: c.addr, Reason: reason})
 		c.undelivered()
 	}
-	// Give the client a moment to send its closing tag, then drop.
-	_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
-	var buf [512]byte
-	for {
-		if _, err := c.nc.Read(buf[:]); err != nil {
-			break
-		}
+	if !peerClosed {
+		c.awaitClose()
 	}
 	c.nc.Close()
+}
+
+// closeWait bounds how long finish waits for the client's closing tag.
+const closeWait = time.Second
+
+// awaitClose gives the client a moment to send its closing tag (RFC 6120
+// §4.4), reading and discarding what it sends meanwhile so that closing
+// the socket does not reset the connection under data the client has not
+// read yet. It returns at the closing tag, at the end of input or after
+// closeWait.
+func (c *conn) awaitClose() {
+	_ = c.raw.SetReadDeadline(time.Now().Add(closeWait))
+	const tag = "</stream:stream>"
+	var buf [512]byte
+	var tail []byte // the last bytes read, to find a tag split across reads
+	for {
+		n, err := c.nc.Read(buf[:])
+		if n > 0 {
+			tail = append(tail, buf[:n]...)
+			if bytes.Contains(tail, []byte(tag)) {
+				return
+			}
+			if len(tail) > len(tag) {
+				tail = append(tail[:0], tail[len(tail)-len(tag):]...)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // undelivered hands messages still queued when the session ended back to
@@ -239,11 +286,15 @@ func (r reader) Read(p []byte) (int, error) {
 		if c.closing.Load() != nil {
 			return 0, errClosing
 		}
-		timeout := c.srv.cfg.NegotiationTimeout
+		// Before binding the whole negotiation has one deadline, so a peer
+		// that trickles bytes (whitespace, say) cannot hold an
+		// unauthenticated connection open; after it the idle timeout
+		// applies to each read.
+		dl := c.negotiationDeadline()
 		if c.bound.Load() {
-			timeout = c.srv.cfg.IdleTimeout
+			dl = time.Now().Add(c.srv.cfg.IdleTimeout)
 		}
-		_ = c.raw.SetReadDeadline(time.Now().Add(timeout))
+		_ = c.raw.SetReadDeadline(dl)
 		if c.closing.Load() != nil {
 			return 0, errClosing
 		}
@@ -265,6 +316,12 @@ func (r reader) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+// negotiationDeadline is when negotiation must be over: the connection
+// has NegotiationTimeout from its accept to a bound resource.
+func (c *conn) negotiationDeadline() time.Time {
+	return c.since.Add(c.srv.cfg.NegotiationTimeout)
 }
 
 // streamErr maps a read error to what the server sends.
@@ -298,11 +355,15 @@ func (c *conn) writeElement(e *xmlstream.Element) error {
 	return c.write(stream.AppendElement(nil, e, ns.Client))
 }
 
-// startWriter starts the writer goroutine once the session is bound.
+// startWriter starts the writer goroutine once the session is bound and
+// wakes it for what is queued already.
 func (c *conn) startWriter() {
-	c.wake = make(chan struct{}, 1)
-	c.wdone = make(chan struct{})
+	c.writing = true
 	go c.writer()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // writer owns writes to the socket after binding.

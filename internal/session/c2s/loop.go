@@ -23,6 +23,9 @@ func (c *conn) loop() error {
 			return c.streamErr(err)
 		}
 		c.shape()
+		if isStreamError(el) {
+			return errPeerStreamError
+		}
 		if el.Name.Space != ns.Client {
 			return unsupported(el)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/parleyim/parley/internal/hook"
@@ -31,6 +32,10 @@ func (c *conn) negotiate() error {
 		if err != nil || !restart {
 			return err
 		}
+		// RFC 6120 §4.3.3: both streams start over; whatever the client
+		// sent after the element that caused the restart is discarded
+		// (for STARTTLS that is the defence against plaintext injection).
+		c.opened = false
 		c.dec.Reset(reader{c})
 	}
 }
@@ -40,19 +45,17 @@ func (c *conn) negotiate() error {
 func (c *conn) openStream() error {
 	hdr, err := c.dec.ReadStreamStart()
 	if err != nil {
-		err = c.streamErr(err)
-		if se, ok := err.(*stream.Error); ok {
-			// RFC 6120 §4.9.1.2: open our stream before the error.
-			_ = c.write(stream.Header{From: c.defaultHost(), ID: stream.NewID(), Content: ns.Client}.Append(nil))
-			return se
-		}
-		return err
+		// A stream error goes out after a header of ours (RFC 6120
+		// §4.9.1.2); finish writes it.
+		return c.streamErr(err)
 	}
-	h := stream.Header{ID: stream.NewID(), Content: ns.Client, Lang: hdr.Lang()}
-	if h.Lang == "" {
-		h.Lang = "en"
+	// RFC 6120 §4.7.4: the client's xml:lang is the stream's default
+	// language; without one, ours.
+	c.lang = hdr.Lang()
+	if c.lang == "" {
+		c.lang = "en"
 	}
-	c.lang = h.Lang
+	h := c.header(c.lang)
 	to := hdr.Attr("to")
 	var serr *stream.Error
 	if to != "" {
@@ -82,6 +85,10 @@ func (c *conn) openStream() error {
 		switch {
 		case hdr.Name.Local != "stream":
 			serr = &stream.Error{Condition: stream.InvalidNamespace, Text: "root element must be stream"}
+		case hdr.Name.Space != ns.Stream && hdr.Name.Space == c.dec.DefaultNS():
+			// RFC 6120 §4.9.3.2: <stream> written without the prefix that
+			// puts it in the stream namespace.
+			serr = &stream.Error{Condition: stream.BadNamespacePrefix, Text: "the stream element needs a prefix bound to " + ns.Stream}
 		case hdr.Name.Space != ns.Stream:
 			serr = &stream.Error{Condition: stream.InvalidNamespace, Text: "stream namespace must be " + ns.Stream}
 		case c.dec.DefaultNS() != ns.Client:
@@ -94,11 +101,27 @@ func (c *conn) openStream() error {
 	if err := c.write(h.Append(nil)); err != nil {
 		return err
 	}
+	c.opened = true
 	if serr != nil {
 		return serr
 	}
 	c.host = to
 	return c.writeElement(c.features())
+}
+
+// header is our stream header for a new stream (RFC 6120 §4.7): a fresh
+// id every time, from our domain.
+func (c *conn) header(lang string) stream.Header {
+	return stream.Header{From: c.defaultHost(), ID: stream.NewID(), Content: ns.Client, Lang: lang}
+}
+
+// errPeerStreamError ends a stream on which the client reported a stream
+// error: we close ours without answering with another (RFC 6120 §4.9.1.1).
+var errPeerStreamError = errors.New("c2s: client sent a stream error")
+
+// isStreamError reports whether el is a <stream:error/> from the client.
+func isStreamError(el *xmlstream.Element) bool {
+	return el.Name.Space == ns.Stream && el.Name.Local == "error"
 }
 
 func (c *conn) defaultHost() string {
@@ -185,6 +208,8 @@ func (c *conn) negotiateFeatures() (restart bool, err error) {
 			if err != nil || bound {
 				return false, err
 			}
+		case isStreamError(el):
+			return false, errPeerStreamError
 		case el.Name.Space == ns.Client && (el.Name.Local == stanza.Message || el.Name.Local == stanza.Presence):
 			// RFC 6120 §4.9.3.12: stanzas before the stream is
 			// authenticated (or, here, bound).
@@ -205,15 +230,18 @@ func unsupported(el *xmlstream.Element) *stream.Error {
 // startTLS answers <starttls/> (RFC 6120 §5.4.2) and upgrades the socket.
 func (c *conn) startTLS() error {
 	if c.secure || c.srv.cfg.TLS == nil {
-		// RFC 6120 §5.4.2.2: failure, then close the stream.
-		_ = c.write([]byte(`<failure xmlns='` + ns.TLS + `'/>`))
-		return &stream.Error{Condition: stream.UndefinedCondition, Text: "TLS is not available on this stream"}
+		// RFC 6120 §5.4.2.2: <failure/>, then close the stream and the
+		// connection. The failure is the whole answer: no stream error.
+		if err := c.write([]byte(`<failure xmlns='` + ns.TLS + `'/>`)); err != nil {
+			return err
+		}
+		return errTLSUnavailable
 	}
 	if err := c.write([]byte(`<proceed xmlns='` + ns.TLS + `'/>`)); err != nil {
 		return err
 	}
 	tc := tls.Server(c.raw, c.srv.cfg.TLS)
-	_ = c.raw.SetDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout))
+	_ = c.raw.SetDeadline(c.negotiationDeadline())
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		// RFC 6120 §5.4.3.2: a failed handshake ends the TCP connection.
 		c.srv.log.Debug("STARTTLS handshake failed", "addr", c.addr.String(), "err", err)
@@ -225,7 +253,14 @@ func (c *conn) startTLS() error {
 	return nil
 }
 
-var errHandshake = errors.New("c2s: TLS handshake failed")
+var (
+	// errHandshake ends a connection whose STARTTLS handshake failed: the
+	// socket is closed with nothing more written (RFC 6120 §5.4.3.2).
+	errHandshake = errors.New("c2s: TLS handshake failed")
+	// errTLSUnavailable closes the stream (without a stream error) after
+	// a refused STARTTLS (RFC 6120 §5.4.2.2).
+	errTLSUnavailable = errors.New("c2s: STARTTLS refused")
+)
 
 func saslFailure(cond, text string) []byte {
 	b := []byte(`<failure xmlns='` + ns.SASL + `'><` + cond + `/>`)
@@ -277,6 +312,11 @@ func (c *conn) authenticate(auth *xmlstream.Element) (bool, error) {
 		}
 	}
 	if !allowed {
+		if !c.secure && slices.Contains(sasl.ServerMechanisms(true, true, true), mech) {
+			// RFC 6120 §6.5.3: a mechanism we support, but only over TLS
+			// (PLAIN, the -PLUS variants).
+			return fail("encryption-required", "")
+		}
 		return fail("invalid-mechanism", "")
 	}
 	srv, err := sasl.NewServer(mech, sasl.ServerConfig{Lookup: c.srv.cfg.Lookup(c.host), CB: cb, PlusAdvertised: plus})
@@ -371,8 +411,12 @@ func (c *conn) preBindIQ(el *xmlstream.Element) (bound bool, err error) {
 		if c.tlsMandatory() {
 			return false, &stream.Error{Condition: stream.PolicyViolation, Text: "STARTTLS is required first"}
 		}
-		if to := el.Attr("to"); to != "" && to != c.host {
-			return false, &stream.Error{Condition: stream.NotAuthorized, Text: "authenticate first"}
+		if to := el.Attr("to"); to != "" {
+			// Only the server itself talks to an unauthenticated client;
+			// its address may come in any letter case (RFC 7622 §3.2).
+			if tj, err := jid.Parse(to); err != nil || tj != jid.MustParse(c.host) {
+				return false, &stream.Error{Condition: stream.NotAuthorized, Text: "authenticate first"}
+			}
 		}
 		// XEP-0077: registration on an unauthenticated stream. Replies go
 		// straight back on this stream.
@@ -436,12 +480,17 @@ func (c *conn) bind(st *stanza.Stanza) (bool, error) {
 		// RFC 6120 §7.7.2.2: the newer session wins; the old one is told.
 		replaced.Close(stream.Conflict, "replaced by a new connection")
 	}
+	// The router may have queued stanzas for the new JID already; the
+	// bind result goes before them, so that the client learns its JID
+	// before anything addressed to it.
+	reply := resultFor(st.El)
+	reply.AddChild(xmlstream.New(ns.Bind, "bind").AddChild(xmlstream.New(ns.Bind, "jid").AddText(full.String())))
+	c.qmu.Lock()
+	c.queue = slices.Insert(c.queue, 0, &stanza.Stanza{El: reply})
+	c.qmu.Unlock()
 	c.bound.Store(true)
 	c.origin = &module.Origin{Addr: c.addr, Host: c.host, JID: full, Secure: c.secure}
 	c.startWriter()
-	reply := resultFor(st.El)
-	reply.AddChild(xmlstream.New(ns.Bind, "bind").AddChild(xmlstream.New(ns.Bind, "jid").AddText(full.String())))
-	c.Deliver(&stanza.Stanza{El: reply})
 	hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionBound, &hook.SessionEvent{JID: full, Addr: c.addr})
 	return true, nil
 }

@@ -162,7 +162,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			// raw, not nc: the reader may be swapping nc for its TLS
+			// connection right now; closing raw ends both.
+			c.raw.Close()
 		}
 		s.mu.Unlock()
 		<-done
