@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -47,7 +48,8 @@ type conn struct {
 	username string
 	full     jid.JID
 	origin   *module.Origin
-	failures int
+	failures int  // failed logins (wrong credentials) on this stream
+	attempts int  // failed SASL exchanges of any kind on this stream
 	idle     bool // a SessionIdle probe is out
 	tokens   float64
 	lastTok  time.Time
@@ -218,6 +220,7 @@ func (c *conn) finish(se *stream.Error, peerClosed bool) {
 		if se != nil {
 			reason = se.Condition
 		}
+		c.srv.log.Info("session closed", "jid", c.full.String(), "addr", c.addr.Addr().String(), "reason", cmp.Or(reason, "closed"), "duration", time.Since(c.since).Round(time.Second).String())
 		hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionClosed, &hook.SessionEvent{JID: c.full, Addr: c.addr, Reason: reason})
 		c.undelivered()
 	}

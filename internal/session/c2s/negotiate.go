@@ -1,6 +1,7 @@
 package c2s
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -18,9 +19,16 @@ import (
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
-// maxAuthFailures is how many failed SASL attempts one stream may make
-// (RFC 6120 §6.4.5 asks for at least 2 and no more than 5 retries).
-const maxAuthFailures = 5
+// maxAuthFailures is how many failed logins (wrong credentials) one stream
+// may make (RFC 6120 §6.4.5 asks for at least 2 and no more than 5
+// retries). maxSASLAttempts bounds every failed exchange, whatever the
+// cause: clients fall back through mechanisms and channel-binding types
+// they cannot complete (slixmpp 1.8 fails six times before PLAIN on
+// TLS 1.3), and those are not password guesses.
+const (
+	maxAuthFailures = 5
+	maxSASLAttempts = 12
+)
 
 // negotiate runs the stream from the first header to a bound resource.
 func (c *conn) negotiate() error {
@@ -275,19 +283,29 @@ func saslFailure(cond, text string) []byte {
 // authenticate runs one SASL exchange (RFC 6120 §6.4). It reports done when
 // authentication succeeded and the stream must restart.
 func (c *conn) authenticate(auth *xmlstream.Element) (bool, error) {
-	fail := func(cond, text string) (bool, error) {
+	mech := auth.Attr("mechanism")
+	// fail answers a failed exchange; creds marks a failure of the
+	// client's credentials, the only kind that counts as a failed login.
+	failed := func(cond, text string, creds bool) (bool, error) {
 		if err := c.write(saslFailure(cond, text)); err != nil {
 			return false, err
 		}
-		if cond == "not-authorized" && c.srv.cfg.Throttle != nil {
-			c.srv.cfg.Throttle.Failed(c.addr.Addr())
+		c.attempts++
+		if creds {
+			c.failures++
+			c.srv.log.Info("login failed", "addr", c.addr.Addr().String(), "host", c.host, "mechanism", mech, "reason", cmp.Or(text, cond))
+			if c.srv.cfg.Throttle != nil {
+				c.srv.cfg.Throttle.Failed(c.addr.Addr())
+			}
+		} else {
+			c.srv.log.Debug("sasl exchange failed", "addr", c.addr.Addr().String(), "mechanism", mech, "condition", cond, "text", text)
 		}
-		c.failures++
-		if c.failures >= maxAuthFailures {
+		if c.failures >= maxAuthFailures || c.attempts >= maxSASLAttempts {
 			return false, &stream.Error{Condition: stream.PolicyViolation, Text: "too many failed authentication attempts"}
 		}
 		return false, nil
 	}
+	fail := func(cond, text string) (bool, error) { return failed(cond, text, false) }
 	if c.tlsMandatory() {
 		// RFC 6120 §6.4.2 (via §5.3.1): TLS first.
 		return fail("encryption-required", "")
@@ -302,7 +320,6 @@ func (c *conn) authenticate(auth *xmlstream.Element) (bool, error) {
 			}
 		}
 	}
-	mech := auth.Attr("mechanism")
 	allowed := false
 	cb := c.channelBinding()
 	plus := cb != nil && len(cb.Types()) > 0
@@ -332,7 +349,7 @@ func (c *conn) authenticate(auth *xmlstream.Element) (bool, error) {
 		if err != nil {
 			var f *sasl.Failure
 			if errors.As(err, &f) {
-				return fail(f.Condition, f.Text)
+				return failed(f.Condition, f.Text, f.Credentials)
 			}
 			c.srv.log.Error("sasl step failed", "err", err)
 			return fail("temporary-auth-failure", "")
@@ -364,6 +381,7 @@ func (c *conn) authenticate(auth *xmlstream.Element) (bool, error) {
 			}
 			c.authed = true
 			c.username = user
+			c.srv.log.Info("login", "user", bare.String(), "addr", c.addr.Addr().String(), "mechanism", mech, "tls", c.secure)
 			return true, nil
 		}
 		if err := c.write([]byte(`<challenge xmlns='` + ns.SASL + `'>` + base64.StdEncoding.EncodeToString(out) + `</challenge>`)); err != nil {
@@ -491,6 +509,7 @@ func (c *conn) bind(st *stanza.Stanza) (bool, error) {
 	c.bound.Store(true)
 	c.origin = &module.Origin{Addr: c.addr, Host: c.host, JID: full, Secure: c.secure}
 	c.startWriter()
+	c.srv.log.Info("session bound", "jid", full.String(), "addr", c.addr.Addr().String(), "tls", c.secure)
 	hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionBound, &hook.SessionEvent{JID: full, Addr: c.addr})
 	return true, nil
 }

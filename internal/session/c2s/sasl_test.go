@@ -305,3 +305,29 @@ func TestSCRAMDowngrade(t *testing.T) {
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" + base64.StdEncoding.EncodeToString([]byte("y,,n=alice,r=0123456789abcdef")) + "</auth>")
 	c.expect("<challenge xmlns='" + nsSASL + "'>{any}</challenge>")
 }
+
+// A client that falls back through mechanisms and channel-binding types
+// it cannot complete is not guessing passwords: slixmpp 1.8 on TLS 1.3
+// asks for tls-unique with each -PLUS mechanism, then plain SCRAM with
+// the 'y' flag (refused as a downgrade), and only then tries PLAIN. None
+// of those six failures may end the stream; real wrong passwords still
+// do (TestSASLTooManyFailures).
+func TestSASLFallbackIsNotAFailedLogin(t *testing.T) {
+	t.Parallel()
+	srv := xmpptest.Start(t, "")
+	srv.CreateUser(t, "alice")
+	c := dial(t, srv.Addr)
+	c.open()
+	c.startTLS()
+	for _, mech := range []string{"SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"} {
+		c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='" + mech + "'>" +
+			base64.StdEncoding.EncodeToString([]byte("p=tls-unique,,n=alice,r=0123456789abcdef")) + "</auth>")
+		c.expect("<failure xmlns='" + nsSASL + "'><not-authorized/><text xml:lang='en'>unsupported channel binding type</text></failure>")
+	}
+	for _, mech := range []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1"} {
+		c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='" + mech + "'>" +
+			base64.StdEncoding.EncodeToString([]byte("y,,n=alice,r=0123456789abcdef")) + "</auth>")
+		c.expect("<failure xmlns='" + nsSASL + "'><not-authorized/><text xml:lang='en'>channel binding downgrade</text></failure>")
+	}
+	c.authPlain("alice", xmpptest.Password)
+}
