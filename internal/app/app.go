@@ -103,6 +103,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Hooks:    a.hooks,
 		Accounts: accountsService{a},
 		Sessions: a.c2s,
+		DB:       db,
 		Log:      log,
 		Hosts:    cfg.Hosts,
 		Version:  Version,
@@ -116,9 +117,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// Migrations lists every schema migration the binary knows.
+// Migrations lists every schema migration the binary knows: the account
+// tables' and those every module in Modules declares, enabled or not, so
+// that enabling a module later needs no other step.
 func (a *App) Migrations() []storage.Migration {
-	return auth.Migrations
+	ms := append([]storage.Migration(nil), auth.Migrations...)
+	for _, d := range Modules {
+		ms = append(ms, d.Migrations...)
+	}
+	return ms
 }
 
 // c2sModules hands the module registry to the c2s server (they need each

@@ -4,6 +4,7 @@ import (
 	"github.com/parleyim/parley/internal/mod/disco"
 	"github.com/parleyim/parley/internal/mod/ping"
 	"github.com/parleyim/parley/internal/mod/register"
+	"github.com/parleyim/parley/internal/mod/roster"
 	"github.com/parleyim/parley/internal/mod/version"
 	"github.com/parleyim/parley/internal/mod/xtime"
 	"github.com/parleyim/parley/internal/module"
@@ -16,5 +17,6 @@ var Modules = []module.Definition{
 	ping.Module,
 	version.Module,
 	xtime.Module,
+	roster.Module,
 	disco.Module, // last: it reports what the others declared
 }

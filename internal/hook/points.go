@@ -27,6 +27,26 @@ type UserEvent struct {
 	Username string
 }
 
+// RosterEvent describes a change to one item of a user's roster (RFC 6121
+// §2), after it was stored and pushed to the user's interested resources.
+type RosterEvent struct {
+	User    jid.JID // the roster's owner (bare)
+	Contact jid.JID // the item's JID (bare)
+	Version int64   // the roster version the change produced
+	// Removed: the item was deleted (a roster set with
+	// subscription='remove', or roster.Service.Delete).
+	Removed bool
+	// OldSubscription ("none", "to", "from", "both"; "" when the item is
+	// new) and OldAsk (a subscription request was pending out) are the
+	// item's state before the change: what a listener needs to cancel
+	// subscriptions when a user removes a contact (RFC 6121 §2.5.2).
+	OldSubscription string
+	OldAsk          bool
+	// Client is the full JID of the resource whose roster set made the
+	// change; zero when a module made it through roster.Service.
+	Client jid.JID
+}
+
 // The declared points. Each comment says who fires it, when, and on which
 // goroutine.
 var (
@@ -60,4 +80,11 @@ var (
 	// UserRemoved (Notify) is fired after an account was deleted; every
 	// module deletes its own data for the user. Listeners must be idempotent.
 	UserRemoved = &Point[UserEvent]{Name: "user.removed", Kind: Notify}
+	// RosterItemChanged (Notify) is fired by the roster module after an
+	// item was added, updated or removed, stored and pushed, on the
+	// goroutine that made the change (the session reader of a roster set,
+	// or the caller of roster.Service), with no roster lock held. The
+	// presence module listens to send the unsubscribe and unsubscribed
+	// that RFC 6121 §2.5.2 asks for when a user removes a contact.
+	RosterItemChanged = &Point[RosterEvent]{Name: "roster.item_changed", Kind: Notify}
 )

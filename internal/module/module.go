@@ -1,9 +1,11 @@
 // Package module is the contract between Parley's core and its features.
 // A feature is a package under internal/mod that exports one Definition;
 // the core knows no feature by name. Everything a module registers — IQ
-// handlers, disco features and identities, stream features, hooks and
-// goroutines — goes through its Host, which records it so that stopping the
-// module undoes all of it.
+// handlers, disco features and identities, stream features, hooks,
+// goroutines and the typed services it offers other modules (Provide, Use)
+// — goes through its Host, which records it so that stopping the module
+// undoes all of it. A module with its own tables declares their migrations
+// in its Definition and reaches the database through Host.DB.
 package module
 
 import (
@@ -11,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"sync"
 
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
@@ -39,6 +43,19 @@ type Definition struct {
 	// Setup registers everything through h. cfg is the value NewConfig
 	// returned, decoded from the modules.<name> section and validated.
 	Setup func(ctx context.Context, h *Host, cfg any) error
+	// Migrations are the schema migrations of the module's own store
+	// (STYLE.md §2: a feature with real query needs owns its tables). The
+	// server applies those of every listed module at start, before any
+	// module is set up; Setup then builds its store on Host.DB.
+	Migrations []storage.Migration
+}
+
+// WithMigrations returns d declaring the schema migrations ms:
+//
+//	var Module = module.Define(...).WithMigrations(Migrations...)
+func (d Definition) WithMigrations(ms ...storage.Migration) Definition {
+	d.Migrations = append(d.Migrations[:len(d.Migrations):len(d.Migrations)], ms...)
+	return d
 }
 
 // Define builds a Definition whose Setup receives the module's typed config.
@@ -157,9 +174,13 @@ type Services struct {
 	Hooks    *hook.Registry
 	Accounts Accounts
 	Sessions Sessions
-	Log      *slog.Logger
-	Hosts    []string
-	Version  string
+	// DB is the database every store shares, already migrated with the
+	// Migrations of every module; nil where a test runs modules without
+	// one.
+	DB      *storage.DB
+	Log     *slog.Logger
+	Hosts   []string
+	Version string
 }
 
 // Accounts is the account service (internal/auth) as modules see it.
@@ -184,6 +205,7 @@ type registry struct {
 	features   map[Target]map[string]string // feature → owner
 	identities map[Target][]ownedIdentity
 	streamFeat []ownedStreamFeature
+	services   map[reflect.Type]ownedService
 }
 
 type ownedIdentity struct {

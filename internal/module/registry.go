@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
@@ -42,6 +44,7 @@ func NewRegistry(svc Services) *Registry {
 		iqs:        make(map[iqKey]registration),
 		features:   make(map[Target]map[string]string),
 		identities: make(map[Target][]ownedIdentity),
+		services:   make(map[reflect.Type]ownedService),
 	}}
 }
 
@@ -245,6 +248,11 @@ func (h *Host) Accounts() Accounts { return h.r.svc.Accounts }
 
 // Sessions returns the session service.
 func (h *Host) Sessions() Sessions { return h.r.svc.Sessions }
+
+// DB returns the database, for a module that declared Migrations to
+// build its store on (STYLE.md §2). It is nil when the core runs modules
+// without a database (unit tests); such a module fails its Setup.
+func (h *Host) DB() *storage.DB { return h.r.svc.DB }
 
 // Version returns the server version string.
 func (h *Host) Version() string { return h.r.svc.Version }
