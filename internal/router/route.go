@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"slices"
 
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/jid"
@@ -36,7 +37,7 @@ func (r *Router) Route(ctx context.Context, st *stanza.Stanza) error {
 	}
 }
 
-// toServer handles stanzas addressed to the domain (RFC 6120 §10.3).
+// toServer handles stanzas addressed to the domain (RFC 6120 §10.5.1).
 func (r *Router) toServer(ctx context.Context, st *stanza.Stanza) error {
 	if st.IsIQ() {
 		return r.dispatchIQ(ctx, st, false)
@@ -120,43 +121,32 @@ func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
 }
 
 // messageToBare applies RFC 6121 §8.5.2 to a message for an existing
-// account.
+// account: sessions are the account's resources that may take it.
 func (r *Router) messageToBare(ctx context.Context, st *stanza.Stanza, sessions []Session) error {
-	typ := st.Type()
-	// Resources with non-negative priority and available presence.
-	best := -1
-	for _, s := range sessions {
-		if s.Available() && s.Priority() >= 0 && s.Priority() > best {
-			best = s.Priority()
-		}
-	}
-	switch typ {
+	switch st.Type() {
 	case "error":
-		// §8.5.2.1.1 / §8.5.2.2.1: never bounce an error.
-		if best >= 0 {
-			r.deliverPriority(ctx, st, sessions, best, false)
-		}
+		// §8.5.2.1.1 and §8.5.2.2.1: an error message to a bare JID is
+		// silently ignored, whatever resources are online.
 		return nil
 	case "groupchat":
-		// §8.5.2.1.1: no user-level groupchat; the server returns an error.
+		// §8.5.2.1.1 and §8.5.2.2.1: there is no user-level groupchat; the
+		// server returns an error and delivers to no resource.
 		r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
 		return nil
 	case "headline":
-		// §8.5.2.1.1: deliver to all non-negative resources; with none,
-		// ignore silently.
-		if best >= 0 {
-			r.deliverPriority(ctx, st, sessions, best, true)
-		}
+		// §8.5.2.1.1: to every resource with non-negative priority;
+		// §8.5.2.2.1: with none, silently ignored.
+		r.deliverPriority(ctx, st, sessions, true)
 		return nil
 	default: // normal, chat, and unknown types treated as normal (RFC 6121 §5.2.2)
-		if best >= 0 {
-			// Deliver to the highest-priority resource(s); ejabberd and
-			// Prosody both send chat to every resource sharing the highest
-			// priority, which RFC 6121 §8.5.2.1.1 permits.
-			r.deliverPriority(ctx, st, sessions, best, false)
+		// §8.5.2.1.1: to the "most available" resources. Parley takes
+		// those sharing the highest non-negative priority, as ejabberd and
+		// Prosody do; the RFC lets the server choose.
+		if r.deliverPriority(ctx, st, sessions, false) {
 			return nil
 		}
-		// §8.5.2.2.1: no available resource — store offline or bounce.
+		// §8.5.2.1.1 (negative priorities only) and §8.5.2.2.1: no
+		// resource may take it — store it offline or bounce.
 		return r.undeliverable(ctx, st)
 	}
 }
@@ -170,25 +160,55 @@ func (r *Router) undeliverable(ctx context.Context, st *stanza.Stanza) error {
 	return nil
 }
 
-func (r *Router) deliverPriority(ctx context.Context, st *stanza.Stanza, sessions []Session, best int, allNonNegative bool) {
-	for _, s := range sessions {
-		if !s.Available() || s.Priority() < 0 {
-			continue
+// deliverPriority delivers st to the available resources with
+// non-negative priority (RFC 6121 §8.5.2.1.1: never to a negative one):
+// to all of them if all is set, else to those sharing the highest
+// priority. A resource that refuses the stanza (its session is closing)
+// counts as gone: if every resource of the highest priority refused it,
+// the next priority down gets it. It reports whether some resource took
+// st.
+func (r *Router) deliverPriority(ctx context.Context, st *stanza.Stanza, sessions []Session, all bool) bool {
+	var refused []Session
+	for {
+		best := -1
+		for _, s := range sessions {
+			if s.Available() && s.Priority() >= 0 && s.Priority() > best && !slices.Contains(refused, s) {
+				best = s.Priority()
+			}
 		}
-		if allNonNegative || s.Priority() == best {
-			r.deliver(ctx, s, st)
+		if best < 0 {
+			return false
+		}
+		took := false
+		for _, s := range sessions {
+			if !s.Available() || s.Priority() < 0 || slices.Contains(refused, s) {
+				continue
+			}
+			if !all && s.Priority() != best {
+				continue
+			}
+			if r.deliver(ctx, s, st) {
+				took = true
+			} else {
+				refused = append(refused, s)
+			}
+		}
+		if took || all {
+			return took
 		}
 	}
 }
 
 // toFull applies RFC 6121 §8.5.3.
 func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
-	if s := r.Session(st.To); s != nil {
-		// §8.5.3.1: the resource is online; deliver whatever it is.
-		r.deliver(ctx, s, st)
+	s := r.Session(st.To)
+	if s != nil && r.deliver(ctx, s, st) {
+		// §8.5.3.1: an available or connected resource matches; deliver
+		// whatever it is.
 		return nil
 	}
-	// §8.5.3.2: no such resource.
+	// §8.5.3.2: no resource matches — or the one that does is closing and
+	// refused the stanza, which comes to the same.
 	switch {
 	case st.IsIQ():
 		// §8.5.3.2.3 (and §8.5.1 for an account that does not exist).
@@ -205,45 +225,56 @@ func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
 			return r.toBare(ctx, st.WithTo(st.To.Bare()))
 		}
 		return ErrResourceGone
-	default:
-		switch st.Type() {
-		case "groupchat":
-			// §8.5.3.2.1: groupchat to an offline resource → error.
-			r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
-			return ErrResourceGone
-		case "headline", "error":
-			// §8.5.3.2.1: silently ignored.
-			return ErrResourceGone
-		}
-		// normal and chat: treat as addressed to the bare JID. The 'to'
-		// attribute keeps the full JID, as the client addressed it.
+	}
+	switch st.Type() {
+	case "chat":
+		// §8.5.3.2.1: a chat message is handled as if addressed to the
+		// bare JID (most available resources, else offline storage or
+		// service-unavailable). The 'to' attribute keeps the full JID, as
+		// the client addressed it.
 		ok, err := r.userExists(ctx, st.To)
 		if err != nil {
 			r.Bounce(ctx, st, stanza.ErrInternalServerError)
 			return err
 		}
 		if !ok {
+			// §8.5.1: no such account.
 			r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
 			return ErrNoSuchUser
 		}
-		return r.messageToBare(ctx, st, r.Sessions(st.To))
+		sessions := r.Sessions(st.To)
+		if s != nil {
+			sessions = slices.DeleteFunc(slices.Clone(sessions), func(o Session) bool { return o == s })
+		}
+		return r.messageToBare(ctx, st, sessions)
+	case "headline", "error":
+		// §8.5.3.2.1: a headline is ignored or bounced (Parley ignores
+		// it, as for a bare JID in §8.5.2.2.1); an error is ignored.
+		return ErrResourceGone
+	default:
+		// §8.5.3.2.1: normal (and unknown types, RFC 6121 §5.2.2) and
+		// groupchat are ignored or bounced; Parley bounces, so that the
+		// sender learns the resource is gone. Unlike chat, they are not
+		// redirected to the bare JID.
+		r.Bounce(ctx, st, stanza.ErrServiceUnavailable)
+		return ErrResourceGone
 	}
 }
 
-// deliver hands st to a local session through the stanza.out filter.
-func (r *Router) deliver(ctx context.Context, s Session, st *stanza.Stanza) {
+// deliver hands st to a local session through the stanza.out filter. It
+// reports false only when the session refused st (it is closing, or its
+// queue is full); a stanza a filter dropped or handled counts as
+// delivered, the filter having decided its fate.
+func (r *Router) deliver(ctx context.Context, s Session, st *stanza.Stanza) bool {
 	ev := &hook.StanzaEvent{Stanza: st, Session: s.JID()}
 	if hook.Run(ctx, r.hooks, hook.StanzaOut, ev) != hook.Continue {
-		return
+		return true
 	}
 	if !s.Deliver(ev.Stanza) {
 		r.log.Debug("delivery to closing session failed", "to", s.JID().String())
-		if ev.Stanza.IsMessage() && ev.Stanza.Type() != "error" && ev.Stanza.Type() != "groupchat" && ev.Stanza.Type() != "headline" {
-			// A message the server accepted is not lost: it falls back to
-			// offline storage like any message with no session.
-			_ = r.undeliverable(ctx, ev.Stanza)
-		}
+		return false
 	}
+	return true
 }
 
 // Bounce routes the error reply for st back to its sender, unless st is
