@@ -24,6 +24,7 @@ const usage = `Parley — an XMPP messaging server.
 Usage:
   parley serve [--config FILE]   run the server (no config: localhost, ports 5222/5223, SQLite in ./data)
   parley ctl COMMAND [ARGS]      administer a running server (parley ctl --help)
+  parley bench [FLAGS]           load-test an XMPP server: logins, messages, latency (parley bench --help)
   parley version                 print the version
 
 Run 'parley COMMAND --help' for the options of a command.
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "ctl":
 		return ctl(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "parley", app.Version)
 		return 0

@@ -45,6 +45,7 @@ var tiers = map[string]int{
 	"internal/app":      4,
 	"internal/admin":    4,
 	"internal/client":   4,
+	"internal/bench":    4,
 	"internal/xmpptest": 4,
 	"internal/archtest": 4,
 	"cmd":               4,
