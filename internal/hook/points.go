@@ -58,6 +58,14 @@ var (
 	// goroutine after a bound session left the router table, whatever the
 	// cause (clean close, stream error, dead TCP connection, replacement).
 	SessionClosed = &Point[SessionEvent]{Name: "session.closed", Kind: Notify}
+	// SessionAvailable (Notify) is fired by the c2s session on its reader
+	// goroutine when the client's initial presence (RFC 6121 §4.2: no 'to',
+	// no type, while the session was not available) has been through the
+	// stanza.in filters, so after the presence module broadcast it. The
+	// offline module delivers stored messages here (XEP-0160: on the next
+	// available presence). It fires again after the client sent unavailable
+	// presence and then available presence once more.
+	SessionAvailable = &Point[SessionEvent]{Name: "session.available", Kind: Notify}
 	// SessionIdle (Notify) is fired by the c2s session's reader when nothing
 	// was read for the idle timeout; listeners may probe the client (XEP-0199
 	// ping). If nothing arrives within the same timeout again, the session
@@ -70,6 +78,18 @@ var (
 	// StanzaOut (Filter) is fired by the router before a stanza is queued
 	// to a local session (ejabberd user_receive_packet). Drop discards it.
 	StanzaOut = &Point[StanzaEvent]{Name: "stanza.out", Kind: Filter}
+	// PresenceIn (Filter) is fired by the router for a presence stanza
+	// addressed to the bare JID of a local account — which may not exist —
+	// before the rules of RFC 6121 §8.5.1 and §8.5.2 run; subscription
+	// stanzas and probes to a full JID arrive here readdressed to the bare
+	// JID (§3.1.3, §4.3). It runs on
+	// the routing goroutine (usually the sender's session reader). It is
+	// the inbound side of RFC 6121 §3 and §4.3: the presence module
+	// processes subscription requests, answers and probes here on the
+	// recipient's behalf. Handled means a listener took care of the stanza
+	// (delivered, stored or dropped it); Continue lets the router deliver
+	// it; Drop discards it.
+	PresenceIn = &Point[StanzaEvent]{Name: "presence.in", Kind: Filter}
 	// MessageUndelivered (Filter) is fired by the router when RFC 6121
 	// §8.5 says a message to an existing local user has no session to go to
 	// and may be stored. Handled means stored; otherwise the router bounces

@@ -88,6 +88,15 @@ func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
 		}
 		return r.dispatchIQ(ctx, st, true)
 	}
+	if st.IsPresence() {
+		// RFC 6121 §3 and §4.3: subscription stanzas and probes are
+		// processed on the recipient's behalf by the presence module.
+		ev := &hook.StanzaEvent{Stanza: st}
+		if hook.Run(ctx, r.hooks, hook.PresenceIn, ev) != hook.Continue {
+			return nil
+		}
+		st = ev.Stanza
+	}
 	sessions := r.Sessions(st.To)
 	if len(sessions) == 0 {
 		ok, err := r.userExists(ctx, st.To)
@@ -107,6 +116,11 @@ func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
 		}
 	}
 	if st.IsPresence() {
+		if st.Type() == "probe" {
+			// RFC 6121 §4.3.2: the server answers a probe for the user; a
+			// client never sees one. No module did, so it is ignored.
+			return nil
+		}
 		// RFC 6121 §8.5.2.1.2 / §8.5.2.2.2: presence goes to every
 		// available resource (subscription handling belongs to the presence
 		// module, which sees it before the router).
@@ -201,6 +215,15 @@ func (r *Router) deliverPriority(ctx context.Context, st *stanza.Stanza, session
 
 // toFull applies RFC 6121 §8.5.3.
 func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
+	if st.IsPresence() {
+		switch st.Type() {
+		case "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe":
+			// RFC 6121 §3.1.3 (and the other subscription sections) and
+			// §4.3: the server handles these for the account, whatever
+			// resource they name, as if sent to the bare JID.
+			return r.toBare(ctx, st.WithTo(st.To.Bare()))
+		}
+	}
 	s := r.Session(st.To)
 	if s != nil && r.deliver(ctx, s, st) {
 		// §8.5.3.1: an available or connected resource matches; deliver
@@ -217,13 +240,9 @@ func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
 		}
 		return ErrResourceGone
 	case st.IsPresence():
-		// §8.5.3.2.2: available/unavailable presence and probes to a
-		// resource that is not online are ignored; subscription stanzas are
-		// treated as if sent to the bare JID.
-		switch st.Type() {
-		case "subscribe", "subscribed", "unsubscribe", "unsubscribed":
-			return r.toBare(ctx, st.WithTo(st.To.Bare()))
-		}
+		// §8.5.3.2.2: available and unavailable presence to a resource
+		// that is not online is ignored (subscription stanzas and probes
+		// went to the bare JID above).
 		return ErrResourceGone
 	}
 	switch st.Type() {

@@ -305,7 +305,19 @@ func TestRouteFullJID(t *testing.T) {
 				cases = append(cases, routeCase{r.name + ": message " + typeName(typ), el, to(r)})
 			}
 			for _, typ := range append(presenceTypes, "error") {
-				cases = append(cases, routeCase{r.name + ": presence " + typeName(typ), pres(typ, dst), to(r)})
+				want := to(r)
+				switch typ {
+				case "probe":
+					// §4.3.2: the server answers probes for the account;
+					// with no presence module, nothing does.
+					want = drop
+				case "subscribe", "subscribed", "unsubscribe", "unsubscribed":
+					// §3: handled for the account, as if to the bare JID:
+					// every available resource gets it.
+					want = to(pick(bob, []int{0, 1})...)
+					want.rewritten = "{any}"
+				}
+				cases = append(cases, routeCase{r.name + ": presence " + typeName(typ), pres(typ, dst), want})
 			}
 			for _, typ := range []string{"get", "set", "result", "error"} {
 				cases = append(cases, routeCase{r.name + ": iq " + typ, iq(typ, dst, unknownNS), to(r)})

@@ -49,14 +49,24 @@ func (c *conn) loop() error {
 		if kind == stanza.IQ && c.sessionIQ(st) {
 			continue
 		}
+		initial := false
 		if kind == stanza.Presence && el.Attr("to") == "" {
+			wasAvail := c.avail.Load()
 			if berr := c.ownPresence(st); berr != nil {
 				c.reply(stanza.ErrorReply(st, berr))
 				continue
 			}
+			initial = !wasAvail && c.avail.Load()
 		}
 		ev := &hook.StanzaEvent{Stanza: st, Session: c.full}
-		if hook.Run(ctx, c.srv.cfg.Hooks, hook.StanzaIn, ev) != hook.Continue {
+		verdict := hook.Run(ctx, c.srv.cfg.Hooks, hook.StanzaIn, ev)
+		if initial {
+			// After the broadcast (done in stanza.in by the presence
+			// module), so that stored messages follow the client's
+			// presence (XEP-0160).
+			hook.Run(ctx, c.srv.cfg.Hooks, hook.SessionAvailable, &hook.SessionEvent{JID: c.full, Addr: c.addr})
+		}
+		if verdict != hook.Continue {
 			continue
 		}
 		st = ev.Stanza
