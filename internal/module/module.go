@@ -48,6 +48,19 @@ type Definition struct {
 	// server applies those of every listed module at start, before any
 	// module is set up; Setup then builds its store on Host.DB.
 	Migrations []storage.Migration
+	// Requires names the modules this one needs (STYLE.md §3.9): they must
+	// be enabled and set up before it, and this module may import their
+	// packages for the typed services they Provide. internal/archtest
+	// allows an import of another module only along such an edge.
+	Requires []string
+}
+
+// WithRequires returns d requiring the named modules:
+//
+//	var Module = module.Define(...).WithRequires("roster")
+func (d Definition) WithRequires(names ...string) Definition {
+	d.Requires = append(d.Requires[:len(d.Requires):len(d.Requires)], names...)
+	return d
 }
 
 // WithMigrations returns d declaring the schema migrations ms:

@@ -79,6 +79,20 @@ func (r *Registry) Load(ctx context.Context, defs []Definition, src ConfigSource
 		}
 		todo = append(todo, loaded{d, cfg})
 	}
+	// STYLE.md §3.8: a required module must be enabled and set up first.
+	// The module list is in start order, so it must come earlier there.
+	enabled := map[string]bool{}
+	for _, l := range todo {
+		for _, req := range l.def.Requires {
+			if !enabled[req] {
+				if !seen[req] {
+					return fmt.Errorf("module %s: requires module %s, which does not exist", l.def.Name, req)
+				}
+				return fmt.Errorf("module %s: requires module %s, which is disabled or listed after it", l.def.Name, req)
+			}
+		}
+		enabled[l.def.Name] = true
+	}
 	for _, l := range todo {
 		h := &Host{name: l.def.Name, r: r, log: r.svc.Log.With("module", l.def.Name)}
 		h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -120,3 +120,49 @@ func TestHostDB(t *testing.T) {
 		r.Stop()
 	}
 }
+
+// onlyEnabled is a ConfigSource with the named modules on.
+type onlyEnabled map[string]bool
+
+func (o onlyEnabled) ModuleEnabled(name string, _ bool) bool { return o[name] }
+func (onlyEnabled) DecodeModule(string, any) error           { return nil }
+
+// STYLE.md §3.8: a required module must be enabled and set up first, or
+// the server refuses to start, naming both.
+func TestRequires(t *testing.T) {
+	started := 0
+	consumer := def("consumer", func(*module.Host) error { started++; return nil }).WithRequires("hello")
+	hello := provider("hello", "hi")
+	cases := []struct {
+		name    string
+		defs    []module.Definition
+		src     module.ConfigSource
+		wantErr string
+	}{
+		{"required first", []module.Definition{hello, consumer}, allEnabled{}, ""},
+		{"required after", []module.Definition{consumer, hello}, allEnabled{}, "module consumer: requires module hello, which is disabled or listed after it"},
+		{"required disabled", []module.Definition{hello, consumer}, onlyEnabled{"consumer": true}, "module consumer: requires module hello, which is disabled or listed after it"},
+		{"required unknown", []module.Definition{consumer}, allEnabled{}, "module consumer: requires module hello, which does not exist"},
+		{"consumer disabled", []module.Definition{consumer}, onlyEnabled{}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			started = 0
+			r := module.NewRegistry(module.Services{})
+			err := r.Load(context.Background(), tc.defs, tc.src)
+			defer r.Stop()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("Load = %v, want %q", err, tc.wantErr)
+			}
+			if started != 0 {
+				t.Fatal("a module was set up although the server refused to start")
+			}
+		})
+	}
+}
