@@ -118,10 +118,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 }
 
 // Migrations lists every schema migration the binary knows: the account
-// tables' and those every module in Modules declares, enabled or not, so
-// that enabling a module later needs no other step.
+// tables', storage's own (the generic KV) and those every module in
+// Modules declares, enabled or not, so that enabling a module later needs
+// no other step.
 func (a *App) Migrations() []storage.Migration {
 	ms := append([]storage.Migration(nil), auth.Migrations...)
+	ms = append(ms, storage.Migrations...)
 	for _, d := range Modules {
 		ms = append(ms, d.Migrations...)
 	}

@@ -5,7 +5,8 @@
 // goroutines and the typed services it offers other modules (Provide, Use)
 // — goes through its Host, which records it so that stopping the module
 // undoes all of it. A module with its own tables declares their migrations
-// in its Definition and reaches the database through Host.DB.
+// in its Definition and reaches the database through Host.DB; a simple one
+// keeps per-user values in the generic store Host.KV gives it.
 package module
 
 import (
@@ -187,9 +188,9 @@ type Services struct {
 	Hooks    *hook.Registry
 	Accounts Accounts
 	Sessions Sessions
-	// DB is the database every store shares, already migrated with the
-	// Migrations of every module; nil where a test runs modules without
-	// one.
+	// DB is the database every store shares, already migrated with
+	// storage's own Migrations (the generic KV) and the Migrations of every
+	// module; nil where a test runs modules without one.
 	DB      *storage.DB
 	Log     *slog.Logger
 	Hosts   []string

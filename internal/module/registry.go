@@ -268,6 +268,18 @@ func (h *Host) Sessions() Sessions { return h.r.svc.Sessions }
 // without a database (unit tests); such a module fails its Setup.
 func (h *Host) DB() *storage.DB { return h.r.svc.DB }
 
+// KV returns the module's generic per-user key-value store (STYLE.md §2:
+// simple features use the generic storage.KV rather than tables of their
+// own). Its rows are keyed by the module's name, so a module reads and
+// writes only its own. It is nil when the core runs modules without a
+// database (unit tests); such a module fails its Setup.
+func (h *Host) KV() *storage.KV {
+	if h.r.svc.DB == nil {
+		return nil
+	}
+	return storage.NewKV(h.r.svc.DB, h.name)
+}
+
 // Version returns the server version string.
 func (h *Host) Version() string { return h.r.svc.Version }
 

@@ -3,13 +3,18 @@
 // pure Go, the embedded default) and PostgreSQL (pgx).
 //
 // Storage owns no feature schema. Each component ships its own versioned
-// migrations (see [Migration]) and its own store beside its code; storage
-// only records which migrations ran, in the table parley_migrations. Stores
-// write one query text with '?' placeholders and pass it through
-// [DB.Rebind], and classify driver errors with [DB.MapErr] so callers see
-// [ErrNotFound], [ErrConflict] and [ErrUnavailable] rather than driver types.
+// migrations (see [Migration], [LoadMigrations]) and its own store beside
+// its code; storage records which migrations ran, in the table
+// parley_migrations. Stores write one query text with '?' placeholders and
+// pass it through [DB.Rebind], and classify driver errors with [DB.MapErr]
+// so callers see [ErrNotFound], [ErrConflict] and [ErrUnavailable] rather
+// than driver types.
 //
-// Not implemented here (yet): the generic KV, Map and Archive stores.
+// Simple features need no tables of their own: [KV] is the generic
+// per-user key-value store, on a table created by storage's own
+// [Migrations].
+//
+// Not implemented here (yet): the generic Map and Archive stores.
 package storage
 
 import (

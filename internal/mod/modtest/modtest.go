@@ -1,6 +1,8 @@
 // Package modtest runs modules for unit tests without sockets: a real
 // module registry, the real router and hook registry, and the real account
-// service on a SQLite file in a temporary directory. Test sessions stand
+// service on a SQLite file in a temporary directory, which the modules
+// store into too (Host.DB and Host.KV), migrated as the server migrates
+// it. Test sessions stand
 // where c2s sessions would: what a client sends is stamped and routed as
 // the c2s session does (RFC 6120 §8.1.2.1, §10.3), and what the router
 // delivers is recorded in order, together with the sessions modules kick.
@@ -79,7 +81,13 @@ func Start(t testing.TB, opts Options, defs ...module.Definition) *Env {
 		t.Fatalf("modtest: storage: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, auth.Migrations); err != nil {
+	// As app.Migrations: the account tables, storage's own (the generic
+	// KV) and the modules' own.
+	ms := append(append([]storage.Migration(nil), auth.Migrations...), storage.Migrations...)
+	for _, d := range defs {
+		ms = append(ms, d.Migrations...)
+	}
+	if err := db.Migrate(ctx, ms); err != nil {
 		t.Fatalf("modtest: migrate: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -95,6 +103,7 @@ func Start(t testing.TB, opts Options, defs ...module.Definition) *Env {
 		Hooks:    e.Hooks,
 		Accounts: e.Accounts,
 		Sessions: kicker{e},
+		DB:       db,
 		Log:      log,
 		Hosts:    cfg.Hosts,
 		Version:  Version,
