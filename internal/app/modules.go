@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/parleyim/parley/internal/mod/disco"
 	"github.com/parleyim/parley/internal/mod/ping"
+	"github.com/parleyim/parley/internal/mod/presence"
 	"github.com/parleyim/parley/internal/mod/register"
 	"github.com/parleyim/parley/internal/mod/roster"
 	"github.com/parleyim/parley/internal/mod/version"
@@ -18,5 +19,6 @@ var Modules = []module.Definition{
 	version.Module,
 	xtime.Module,
 	roster.Module,
+	presence.Module, // after roster: it requires roster.Service
 	disco.Module, // last: it reports what the others declared
 }

@@ -271,6 +271,36 @@ func (c *Conn) Recv(ctx context.Context) (*xmlstream.Element, error) {
 	}
 }
 
+// RecvMatch waits for the first element received for which match is true
+// and returns it, leaving the elements before and after it queued for
+// Recv in their order. It fails like Recv once the stream has ended and
+// nothing queued matches.
+func (c *Conn) RecvMatch(ctx context.Context, match func(*xmlstream.Element) bool) (*xmlstream.Element, error) {
+	for {
+		c.mu.Lock()
+		for i := c.head; i < len(c.q); i++ {
+			if e := c.q[i]; match(e) {
+				copy(c.q[i:], c.q[i+1:])
+				c.q[len(c.q)-1] = nil
+				c.q = c.q[:len(c.q)-1]
+				c.mu.Unlock()
+				return e, nil
+			}
+		}
+		err := c.err
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-c.signal:
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 func (c *Conn) notify() {
 	select {
 	case c.signal <- struct{}{}:

@@ -168,6 +168,12 @@ type StreamFeature struct {
 // Router is what a module may use to send stanzas and look at sessions.
 type Router interface {
 	Route(ctx context.Context, st *stanza.Stanza) error
+	// Deliver hands st to the local session bound to st.To, a full JID,
+	// as it is: the server delivering on the user's behalf what it kept
+	// for that session (stored subscription requests, offline messages),
+	// which Route would process again as if it came in. It fails when no
+	// such session takes it.
+	Deliver(ctx context.Context, st *stanza.Stanza) error
 	IsLocal(domain string) bool
 }
 

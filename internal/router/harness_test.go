@@ -42,7 +42,9 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	srv := xmpptest.Start(t, "")
+	// The router's own rules, without the presence module, which would
+	// process subscription stanzas and probes before them (RFC 6121 §3).
+	srv := xmpptest.Start(t, "modules:\n  presence: false\n")
 	return &env{srv: srv, domain: srv.Domain}
 }
 

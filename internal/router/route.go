@@ -280,6 +280,18 @@ func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
 	}
 }
 
+// Deliver hands st to the local session bound to st.To (a full JID)
+// through the stanza.out filters, without the delivery rules of RFC 6121
+// §8.5: modules use it for what the server delivers on a user's behalf to
+// one session. It returns ErrResourceGone when no such session takes st.
+func (r *Router) Deliver(ctx context.Context, st *stanza.Stanza) error {
+	s := r.Session(st.To)
+	if s == nil || !r.deliver(ctx, s, st) {
+		return ErrResourceGone
+	}
+	return nil
+}
+
 // deliver hands st to a local session through the stanza.out filter. It
 // reports false only when the session refused st (it is closing, or its
 // queue is full); a stanza a filter dropped or handled counts as

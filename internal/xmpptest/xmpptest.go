@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -141,6 +142,18 @@ func (s *Server) User(t testing.TB, name, res string) *client.Conn {
 	c := s.Dial(t, cfg)
 	if err := c.Send(xmlstream.New("jabber:client", "presence")); err != nil {
 		t.Fatalf("xmpptest: presence: %v", err)
+	}
+	if slices.Contains(s.App.LoadedModules(), "presence") {
+		// RFC 6121 §4.2.2: the server sends the initial presence back to
+		// the resource; take it, so that tests see what comes after.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		self := c.JID().String()
+		if _, err := c.RecvMatch(ctx, func(e *xmlstream.Element) bool {
+			return e.Name.Local == "presence" && e.Attr("from") == self && e.Attr("type") == ""
+		}); err != nil {
+			t.Fatalf("xmpptest: %s: waiting for its own presence: %v", self, err)
+		}
 	}
 	return c
 }

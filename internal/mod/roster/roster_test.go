@@ -113,7 +113,7 @@ func push(t *testing.T, c *client.Conn, epoch string, n int, item string) *xmlst
 
 // RFC 6121 §2.6.1: the roster versioning feature, offered with bind.
 func TestStreamFeature(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	c := srv.User(t, "alice", "phone")
 	f := c.Features()
 	if f.Child("urn:ietf:params:xml:ns:xmpp-bind", "bind") == nil || f.Child(roster.NSVer, "ver") == nil {
@@ -124,7 +124,7 @@ func TestStreamFeature(t *testing.T) {
 // RFC 6121 §2.1.4: an empty roster is a result with an empty query, not
 // an error; §2.6.3: with 'ver'.
 func TestRosterGetEmpty(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	c := srv.User(t, "alice", "phone")
 	for _, v := range []string{"none", ""} {
 		got := rosterGet(t, c, v)
@@ -146,7 +146,7 @@ func TestRosterGetEmpty(t *testing.T) {
 // every interested resource, the changing one included, with a new
 // version, then answered.
 func TestAddUpdateRemove(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	balcony := srv.User(t, "juliet", "balcony")
 	chamber := srv.User(t, "juliet", "chamber")
 	epoch, n := ver(t, rosterGet(t, balcony, ""))
@@ -219,7 +219,7 @@ func TestAddUpdateRemove(t *testing.T) {
 // RFC 6121 §2.2: pushes go to interested resources only — those that
 // requested the roster in their session.
 func TestPushesOnlyToInterested(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	phone := srv.User(t, "alice", "phone")
 	desk := srv.User(t, "alice", "desk")
 	rosterGet(t, phone, "")
@@ -253,7 +253,7 @@ func stanzaError(typ, cond string) string {
 // §2.1.5: every refused request gets its stanza error, changes nothing
 // and pushes nothing.
 func TestRosterErrors(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	alice := srv.User(t, "alice", "phone")
 	srv.CreateUser(t, "bob")
 	rosterGet(t, alice, "")
@@ -314,7 +314,7 @@ func TestRosterErrors(t *testing.T) {
 // "remove" is ignored; §2.1.2.2 and §2.1.2.1: so are 'ask' and
 // 'approved'.
 func TestRosterSetIgnoresState(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	alice := srv.User(t, "alice", "phone")
 	rosterGet(t, alice, "")
 	for i, attrs := range []string{
@@ -335,7 +335,7 @@ func TestRosterSetIgnoresState(t *testing.T) {
 // result and pushes what changed since, in order of modification, or with
 // the whole roster; a version it cannot use gets the whole roster.
 func TestVersioning(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	phone := srv.User(t, "alice", "phone")
 	rosterGet(t, phone, "")
 	for i, j := range []string{"a@example.com", "b@example.com", "c@example.com"} {
@@ -439,7 +439,7 @@ func TestMaxItems(t *testing.T) {
 // same name starts empty, in a new epoch, so that an old client cache of
 // the same version number is not mistaken for the new roster.
 func TestUserRemoved(t *testing.T) {
-	srv := xmpptest.Start(t, "")
+	srv := xmpptest.Start(t, noPresence)
 	alice := srv.User(t, "alice", "phone")
 	result(t, alice, set(`<item jid='a@example.com'/>`))
 	old := rosterGet(t, alice, "none")
@@ -462,3 +462,8 @@ func TestUserRemoved(t *testing.T) {
 		t.Fatalf("the new roster reuses version %q", nv)
 	}
 }
+
+// noPresence runs the server without the presence module: these tests are
+// about the roster alone, and presence between a user's own resources
+// (RFC 6121 §4.2.2) would interleave with the pushes they read.
+const noPresence = "modules:\n  presence: false\n"
