@@ -52,6 +52,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		log = slog.Default()
 	}
 	a := &App{cfg: cfg, log: log, hooks: hook.NewRegistry(), lns: map[string]net.Listener{}}
+	// Every module section names a module that exists and decodes, before
+	// anything is opened or written.
+	names := make([]string, len(Modules))
+	for i, d := range Modules {
+		names[i] = d.Name
+	}
+	if err := cfg.CheckModules(names); err != nil {
+		return nil, err
+	}
+	if err := module.CheckConfig(Modules, moduleConfig{cfg}); err != nil {
+		return nil, err
+	}
 	dsn := cfg.Storage.DSN
 	if cfg.Storage.Driver == "sqlite" && dsn == "" {
 		dsn = filepath.Join(cfg.DataDir, "parley.db")

@@ -51,33 +51,9 @@ func NewRegistry(svc Services) *Registry {
 // Load decodes the configuration of every enabled module in defs, then
 // sets them up in list order. A failing module stops the ones before it.
 func (r *Registry) Load(ctx context.Context, defs []Definition, src ConfigSource) error {
-	type loaded struct {
-		def Definition
-		cfg any
-	}
-	var todo []loaded
-	seen := map[string]bool{}
-	for _, d := range defs {
-		if seen[d.Name] {
-			return fmt.Errorf("module %s: defined twice", d.Name)
-		}
-		seen[d.Name] = true
-		if !src.ModuleEnabled(d.Name, d.Default) {
-			continue
-		}
-		var cfg any
-		if d.NewConfig != nil {
-			cfg = d.NewConfig()
-			if err := src.DecodeModule(d.Name, cfg); err != nil {
-				return err
-			}
-			if v, ok := cfg.(Validator); ok {
-				if err := v.Validate(); err != nil {
-					return fmt.Errorf("modules.%s: %w", d.Name, err)
-				}
-			}
-		}
-		todo = append(todo, loaded{d, cfg})
+	todo, seen, err := decodeConfigs(defs, src)
+	if err != nil {
+		return err
 	}
 	// STYLE.md §3.8: a required module must be enabled and set up first.
 	// The module list is in start order, so it must come earlier there.
@@ -104,6 +80,49 @@ func (r *Registry) Load(ctx context.Context, defs []Definition, src ConfigSource
 		r.loaded = append(r.loaded, l.def.Name)
 	}
 	return nil
+}
+
+type loaded struct {
+	def Definition
+	cfg any
+}
+
+// decodeConfigs decodes and validates the configuration of every enabled
+// module in defs (STYLE.md §3.8 step 1).
+func decodeConfigs(defs []Definition, src ConfigSource) ([]loaded, map[string]bool, error) {
+	var todo []loaded
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if seen[d.Name] {
+			return nil, nil, fmt.Errorf("module %s: defined twice", d.Name)
+		}
+		seen[d.Name] = true
+		if !src.ModuleEnabled(d.Name, d.Default) {
+			continue
+		}
+		var cfg any
+		if d.NewConfig != nil {
+			cfg = d.NewConfig()
+			if err := src.DecodeModule(d.Name, cfg); err != nil {
+				return nil, nil, err
+			}
+			if v, ok := cfg.(Validator); ok {
+				if err := v.Validate(); err != nil {
+					return nil, nil, fmt.Errorf("modules.%s: %w", d.Name, err)
+				}
+			}
+		}
+		todo = append(todo, loaded{d, cfg})
+	}
+	return todo, seen, nil
+}
+
+// CheckConfig decodes and validates every enabled module's configuration
+// without setting anything up, so that a bad option stops the server
+// before it opens storage or writes a file.
+func CheckConfig(defs []Definition, src ConfigSource) error {
+	_, _, err := decodeConfigs(defs, src)
+	return err
 }
 
 // Loaded returns the names of the running modules in start order.
