@@ -4,8 +4,10 @@ import (
 	"github.com/parleyim/parley/internal/mod/disco"
 	"github.com/parleyim/parley/internal/mod/ping"
 	"github.com/parleyim/parley/internal/mod/presence"
+	"github.com/parleyim/parley/internal/mod/private"
 	"github.com/parleyim/parley/internal/mod/register"
 	"github.com/parleyim/parley/internal/mod/roster"
+	"github.com/parleyim/parley/internal/mod/vcard"
 	"github.com/parleyim/parley/internal/mod/version"
 	"github.com/parleyim/parley/internal/mod/xtime"
 	"github.com/parleyim/parley/internal/module"
@@ -20,5 +22,7 @@ var Modules = []module.Definition{
 	xtime.Module,
 	roster.Module,
 	presence.Module, // after roster: it requires roster.Service
+	vcard.Module,
+	private.Module,
 	disco.Module, // last: it reports what the others declared
 }

@@ -259,6 +259,7 @@ func TestSubscriptionHandshake(t *testing.T) {
 
 	// §4.5: unavailable presence sent by the client.
 	bob.send(`<presence type='unavailable'/>`)
+	bob.expect()
 	alice.expect(pres("from="+bob.full(), "type=unavailable"))
 }
 
