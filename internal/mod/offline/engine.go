@@ -1,0 +1,267 @@
+package offline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/module"
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/xmlstream"
+)
+
+// offline is the running module.
+type offline struct {
+	h     *module.Host
+	store Store
+	max   int
+	now   func() time.Time
+	neg   *negatives
+}
+
+// decision is what to do with a message nobody could take.
+type decision int
+
+const (
+	// keep: store it.
+	keep decision = iota
+	// refuse: not for offline storage; the router bounces it where RFC
+	// 6121 §8.5 asks for an error.
+	refuse
+	// discard: nothing worth keeping, and not worth an error either.
+	discard
+)
+
+// decide applies XEP-0160 §3 and XEP-0334 to a message.
+func decide(el *xmlstream.Element) decision {
+	t := el.Attr("type")
+	if t == "error" {
+		// XEP-0160 §3 (XEP-0079 errors are not stored either), and
+		// XEP-0334 §5: hints in an error are ignored.
+		return refuse
+	}
+	if el.Child(NSHints, "no-store") != nil {
+		// XEP-0334 §4: not even for later delivery to an offline client.
+		return refuse
+	}
+	if el.Child(NSHints, "store") != nil {
+		// XEP-0334 §4: any message but an error SHOULD be stored.
+		return keep
+	}
+	switch t {
+	case "groupchat", "headline":
+		// XEP-0160 §3: the user cannot be in a room while offline, and
+		// headlines are time-sensitive.
+		return refuse
+	}
+	if !hasContent(el) {
+		// XEP-0160 §3 (chat) and XEP-0085 §5.8: standalone chat state
+		// notifications are not stored.
+		return discard
+	}
+	return keep
+}
+
+// hasContent reports whether a message carries something besides chat
+// states, a thread, delay stamps and hints: ejabberd's rule for
+// "standalone chat state" messages.
+func hasContent(el *xmlstream.Element) bool {
+	for _, c := range el.Elements() {
+		switch {
+		case c.Name.Space == el.Name.Space && c.Name.Local == "thread":
+		case c.Name.Space == NSChatStates, c.Name.Space == NSHints:
+		case c.Name == xmlstream.Name{Space: ns.Delay, Local: "delay"}:
+		case c.Name == xmlstream.Name{Space: "jabber:x:delay", Local: "x"}: // XEP-0091, legacy
+		case c.Name == xmlstream.Name{Space: "jabber:x:event", Local: "x"}: // XEP-0022, legacy chat states
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// StampLayout is the format of the delay stamps (XEP-0082 DateTime, UTC,
+// with milliseconds).
+const StampLayout = "2006-01-02T15:04:05.000Z"
+
+// stamp returns el with a XEP-0203 delay from domain at t appended, or el
+// itself if it already has a delay from domain (a message stored again
+// after a session ended with it queued keeps its first stamp). el is not
+// changed.
+func stamp(el *xmlstream.Element, domain string, t time.Time) *xmlstream.Element {
+	for _, c := range el.Elements() {
+		if c.Name.Space == ns.Delay && c.Name.Local == "delay" && c.Attr("from") == domain {
+			return el
+		}
+	}
+	d := xmlstream.New(ns.Delay, "delay", "from", domain, "stamp", t.UTC().Format(StampLayout))
+	d.AddText("Offline Storage") // as in XEP-0160 §2, Example 3
+	out := el.ShallowCopy()
+	// Clipped, so that appending never writes into el's array.
+	out.Nodes = append(slices.Clip(el.Nodes), xmlstream.Node{El: d})
+	return out
+}
+
+// errFull is the error the sender of a message gets when the recipient's
+// store is full: service-unavailable, as XEP-0160 §2 says for a full
+// queue.
+var errFull = stanza.ErrServiceUnavailable.WithText("offline storage is full")
+
+// put stores st for its recipient. It returns refuse if st is not to be
+// stored, or if storing failed (the router then bounces it).
+func (o *offline) put(ctx context.Context, st *stanza.Stanza) decision {
+	d := decide(st.El)
+	if d != keep {
+		return d
+	}
+	user := st.To.Bare()
+	now := o.now()
+	el := stamp(st.El, user.Domain(), now)
+	// The sender's session may be ending; a message it handed over is
+	// stored all the same.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	_, err := o.store.Put(ctx, user, Message{Stored: now, Stanza: el.String()}, o.max)
+	switch {
+	case errors.Is(err, ErrFull):
+		o.h.Log().Debug("offline storage full", "user", user.String())
+		o.bounce(ctx, st, errFull)
+		return discard
+	case err != nil:
+		o.h.Log().Error("storing an offline message", "user", user.String(), "err", err)
+		return refuse
+	}
+	return keep
+}
+
+// storeTimeout bounds one store operation.
+const storeTimeout = 30 * time.Second
+
+// bounce routes the error reply for st to its sender, by the rules the
+// router's own bounces follow (RFC 6120 §8.3.1: never for an error).
+func (o *offline) bounce(ctx context.Context, st *stanza.Stanza, e *stanza.Error) {
+	if st.Type() == "error" || st.From.IsZero() {
+		return
+	}
+	if err := o.h.Router().Route(ctx, stanza.ErrorReply(st, e)); err != nil {
+		o.h.Log().Debug("offline bounce not delivered", "to", st.From.String(), "err", err)
+	}
+}
+
+// takeBatch is how many messages one transaction takes.
+const takeBatch = 100
+
+// deliver routes the stored messages of to's account to the resource to,
+// oldest first, up to DeliverPerPresence of them.
+func (o *offline) deliver(ctx context.Context, to jid.JID) {
+	user := to.Bare()
+	left := DeliverPerPresence
+	for left > 0 {
+		msgs, err := o.store.Take(ctx, user, min(takeBatch, left))
+		if err != nil {
+			if ctx.Err() != nil {
+				// The session is ending; the messages stay stored.
+				o.h.Log().Debug("offline delivery stopped", "user", user.String(), "err", err)
+				return
+			}
+			o.h.Log().Error("taking offline messages", "user", user.String(), "err", err)
+			return
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		left -= len(msgs)
+		for _, m := range msgs {
+			st, err := parse(m.Stanza)
+			if err != nil {
+				o.h.Log().Error("dropping a stored offline message", "user", user.String(), "id", m.ID, "err", err)
+				continue
+			}
+			// To the resource that sent the presence (XEP-0160 §2); the
+			// 'to' attribute stays as the sender wrote it.
+			st.To = to
+			_ = o.h.Router().Route(ctx, st)
+		}
+	}
+}
+
+// storedLimits parse what the module itself stored: a stanza the stream
+// limits let in, plus its stamp.
+var storedLimits = xmlstream.Limits{MaxStanzaBytes: 64 << 20}
+
+// parse rebuilds a stored message.
+func parse(s string) (*stanza.Stanza, error) {
+	el, err := xmlstream.ParseFrame([]byte(s), ns.Client, storedLimits)
+	if err != nil {
+		return nil, fmt.Errorf("offline: stored stanza: %w", err)
+	}
+	if el.Name.Local != stanza.Message {
+		return nil, fmt.Errorf("offline: stored stanza is a %s", el.Name.Local)
+	}
+	st := &stanza.Stanza{El: el}
+	if f := el.Attr("from"); f != "" {
+		if st.From, err = jid.Parse(f); err != nil {
+			return nil, fmt.Errorf("offline: stored stanza: from: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// priority reads the priority of an available presence (RFC 6121 §4.7.2.3;
+// the c2s session has checked it is an integer from -128 to 127).
+func priority(el *xmlstream.Element) int {
+	p := el.Child(el.Name.Space, "priority")
+	if p == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(p.Text()))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// negatives holds the sessions that are available with a negative
+// priority: XEP-0160 §2 delivers only on non-negative presence, so they
+// get their messages when they raise it. The address tells a session from
+// the one it replaced (RFC 6120 §7.7.2.2).
+type negatives struct {
+	mu sync.Mutex
+	m  map[jid.JID]netip.AddrPort
+}
+
+func newNegatives() *negatives { return &negatives{m: make(map[jid.JID]netip.AddrPort)} }
+
+func (n *negatives) add(j jid.JID, addr netip.AddrPort) {
+	n.mu.Lock()
+	n.m[j] = addr
+	n.mu.Unlock()
+}
+
+func (n *negatives) has(j jid.JID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.m[j]
+	return ok
+}
+
+// remove forgets j — only if it was recorded from addr, unless addr is
+// the zero value — and reports whether it was there.
+func (n *negatives) remove(j jid.JID, addr netip.AddrPort) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	got, ok := n.m[j]
+	if !ok || (addr.IsValid() && got != addr) {
+		return false
+	}
+	delete(n.m, j)
+	return true
+}

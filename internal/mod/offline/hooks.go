@@ -1,0 +1,94 @@
+package offline
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/parleyim/parley/internal/hook"
+	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/module"
+)
+
+// undelivered stores a message that no resource could take (RFC 6121
+// §8.5.2.1.1, §8.5.2.2.1, §8.5.3.2.1, or a session that ended with it
+// queued). Handled tells the router the sender is answered: the message
+// is stored (committed), or dropped on purpose, or the sender got the
+// error this module routed. Continue lets the router bounce
+// service-unavailable: the message is not for offline storage, or could
+// not be stored.
+func (o *offline) undelivered(ctx context.Context, ev *hook.StanzaEvent) hook.Verdict {
+	st := ev.Stanza
+	if !st.IsMessage() || st.To.Local() == "" {
+		return hook.Continue
+	}
+	switch o.put(ctx, st) {
+	case keep, discard:
+		return hook.Handled
+	default:
+		return hook.Continue
+	}
+}
+
+// available delivers the stored messages to a session that sent its
+// initial presence, unless that presence had a negative priority.
+func (o *offline) available(ctx context.Context, ev *hook.SessionEvent) hook.Verdict {
+	if ev.JID.IsZero() || o.neg.has(ev.JID) {
+		return hook.Continue
+	}
+	o.deliver(ctx, ev.JID)
+	return hook.Continue
+}
+
+// ownPresence watches the priority of the presence a client broadcasts
+// (no 'to'; RFC 6121 §4.2, §4.4). Negative: its session gets no messages
+// yet. Raised from negative to zero or more: the session was available
+// already, so session.available will not fire — deliver now. It never
+// stops the stanza.
+func (o *offline) ownPresence(ctx context.Context, ev *hook.StanzaEvent) hook.Verdict {
+	st := ev.Stanza
+	if !st.IsPresence() || st.El.Attr("to") != "" || ev.Session.IsZero() {
+		return hook.Continue
+	}
+	var addr netip.AddrPort
+	if org := module.OriginFrom(ctx); org != nil {
+		addr = org.Addr
+	}
+	switch st.Type() {
+	case "unavailable":
+		o.neg.remove(ev.Session, netip.AddrPort{})
+	case "":
+		if priority(st.El) < 0 {
+			o.neg.add(ev.Session, addr)
+		} else if o.neg.remove(ev.Session, netip.AddrPort{}) {
+			o.deliver(ctx, ev.Session)
+		}
+	}
+	return hook.Continue
+}
+
+// bound starts a session with no recorded priority, whatever a session
+// with the same full JID did before.
+func (o *offline) bound(_ context.Context, ev *hook.SessionEvent) hook.Verdict {
+	o.neg.remove(ev.JID, netip.AddrPort{})
+	return hook.Continue
+}
+
+// closed forgets a session that ended, unless a newer session with the
+// same full JID replaced it.
+func (o *offline) closed(_ context.Context, ev *hook.SessionEvent) hook.Verdict {
+	o.neg.remove(ev.JID, ev.Addr)
+	return hook.Continue
+}
+
+// userRemoved deletes the stored messages of a removed account. Deleting
+// twice is harmless.
+func (o *offline) userRemoved(ctx context.Context, ev *hook.UserEvent) hook.Verdict {
+	user, err := jid.New(ev.Username, ev.Host, "")
+	if err != nil {
+		return hook.Continue
+	}
+	if err := o.store.DeleteUser(ctx, user); err != nil {
+		o.h.Log().Error("deleting the offline messages of a removed account", "user", user.String(), "err", err)
+	}
+	return hook.Continue
+}
