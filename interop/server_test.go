@@ -54,6 +54,15 @@ type server struct {
 	// clients trust for the name localhost.
 	Cert string
 
+	cfgPath string
+	socket  string     // the admin socket
+	proc    *process   // the running process
+	earlier []*process // processes stopped by restart, for their logs
+}
+
+// process is one run of `parley serve`.
+type process struct {
+	cmd  *exec.Cmd
 	log  *serverLog
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, valid after done
@@ -97,66 +106,137 @@ log:
 	s := &server{
 		DataDir: dir,
 		Cert:    filepath.Join(dir, "tls", "selfsigned.crt"),
-		log:     &serverLog{started: make(chan struct{})},
-		done:    make(chan struct{}),
+		cfgPath: cfgPath,
+		socket:  socket,
 	}
-	cmd := exec.Command(parleyBin, "serve", "--config", cfgPath)
-	cmd.Dir = dir
-	cmd.Stdout = s.log
-	cmd.Stderr = s.log
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(func() { s.stop(t) })
+	s.launch(t)
+	return s
+}
+
+// launch starts a `parley serve` process on s's configuration and waits
+// until it has logged that it started and where it listens.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
+	p := &process{log: &serverLog{started: make(chan struct{})}, done: make(chan struct{})}
+	p.cmd = exec.Command(parleyBin, "serve", "--config", s.cfgPath)
+	p.cmd.Dir = s.DataDir
+	p.cmd.Stdout = p.log
+	p.cmd.Stderr = p.log
+	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting parley: %v", err)
 	}
 	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
+		p.err = p.cmd.Wait()
+		close(p.done)
 	}()
-	t.Cleanup(func() { s.stop(t, cmd) })
+	s.proc = p
 
 	select {
-	case <-s.log.started:
-	case <-s.done:
-		t.Fatalf("parley exited before it started: %v\n%s", s.err, s.log.String())
+	case <-p.log.started:
+	case <-p.done:
+		t.Fatalf("parley exited before it started: %v\n%s", p.err, p.log.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("parley did not log \"parley started\" within 30s\n%s", s.log.String())
+		t.Fatalf("parley did not log \"parley started\" within 30s\n%s", p.log.String())
 	}
-	s.C2S, s.C2STLS = s.log.addr("c2s"), s.log.addr("c2s_tls")
+	s.C2S, s.C2STLS = p.log.addr("c2s"), p.log.addr("c2s_tls")
 	if s.C2S == "" || s.C2STLS == "" {
-		t.Fatalf("parley did not log both listeners (c2s %q, c2s_tls %q)\n%s", s.C2S, s.C2STLS, s.log.String())
+		t.Fatalf("parley did not log both listeners (c2s %q, c2s_tls %q)\n%s", s.C2S, s.C2STLS, p.log.String())
 	}
 	if _, err := os.Stat(s.Cert); err != nil {
 		t.Fatalf("no generated certificate: %v", err)
 	}
-	return s
+}
+
+// restart stops the server with SIGTERM, as stop does, and starts it
+// again on the same configuration and data_dir. The listeners get new
+// ports.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	s.halt(t)
+	s.earlier = append(s.earlier, s.proc)
+	s.proc = nil
+	if t.Failed() {
+		t.FailNow()
+	}
+	s.launch(t)
+}
+
+// ctl runs `parley ctl` with the arguments against s's admin socket and
+// returns its standard output.
+func (s *server) ctl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(runCtx(t, 30*time.Second), parleyBin, append([]string{"ctl", "--socket", s.socket}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("parley ctl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// modules returns the modules `parley ctl status` says are running.
+func (s *server) modules(t *testing.T) []string {
+	t.Helper()
+	out := s.ctl(t, "status")
+	for l := range strings.Lines(out) {
+		if rest, ok := strings.CutPrefix(l, "modules:"); ok {
+			var mods []string
+			for m := range strings.SplitSeq(rest, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					mods = append(mods, m)
+				}
+			}
+			return mods
+		}
+	}
+	t.Fatalf("parley ctl status printed no modules line:\n%s", out)
+	return nil
 }
 
 // port returns the port of a host:port address.
 func port(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
 
-func (s *server) stop(t *testing.T, cmd *exec.Cmd) {
+// stop ends the running process as halt does, and prints the logs of
+// every process the test ran if it has failed.
+func (s *server) stop(t *testing.T) {
+	if s.proc != nil {
+		s.halt(t)
+	}
+	if t.Failed() {
+		for i, p := range append(s.earlier, s.proc) {
+			if p != nil {
+				t.Logf("parley log (run %d):\n%s", i+1, p.log.String())
+			}
+		}
+	}
+}
+
+// halt sends the running process SIGTERM and fails the test unless it
+// exits 0 without having logged an error, a race or a panic.
+func (s *server) halt(t *testing.T) {
+	p := s.proc
 	select {
-	case <-s.done:
-		t.Errorf("parley exited before the test stopped it: %v", s.err)
+	case <-p.done:
+		t.Errorf("parley exited before the test stopped it: %v", p.err)
 	default:
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Errorf("SIGTERM: %v", err)
 		}
 		select {
-		case <-s.done:
-			if s.err != nil {
-				t.Errorf("parley after SIGTERM: %v, want exit status 0", s.err)
+		case <-p.done:
+			if p.err != nil {
+				t.Errorf("parley after SIGTERM: %v, want exit status 0", p.err)
 			}
 		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-s.done
+			_ = p.cmd.Process.Kill()
+			<-p.done
 			t.Errorf("parley did not exit within 30s of SIGTERM")
 		}
 	}
-	for _, l := range s.log.problems() {
+	for _, l := range p.log.problems() {
 		t.Errorf("parley logged: %s", l)
-	}
-	if t.Failed() {
-		t.Logf("parley log:\n%s", s.log.String())
 	}
 }
 

@@ -34,13 +34,19 @@ log = logging.getLogger("interop")
 
 
 class Client(slixmpp.ClientXMPP):
-    """A client that registers its account in band, then logs in."""
+    """A client that registers its account in band, then logs in.
 
-    def __init__(self, jid, password, cafile):
+    With register=False it logs in to an existing account instead; with
+    initial_presence=False it sends no presence when the session starts.
+    """
+
+    def __init__(self, jid, password, cafile, register=True, initial_presence=True):
         super().__init__(jid, password)
         self.ca_certs = cafile
         for plugin in ("xep_0030", "xep_0004", "xep_0066", "xep_0077"):
             self.register_plugin(plugin)
+        self["xep_0077"].create_account = register
+        self.initial_presence = initial_presence
         self._no_channel_binding()
         self.result = {
             "jid": jid,
@@ -133,7 +139,8 @@ class Client(slixmpp.ClientXMPP):
             "tls_version": self.socket.version() if tls else None,
             "bound": str(self.boundjid),
         })
-        self.send_presence()
+        if self.initial_presence:
+            self.send_presence()
         if not self.ready.done():
             self.ready.set_result(None)
 
