@@ -1,7 +1,10 @@
 package app
 
 import (
+	"github.com/parleyim/parley/internal/mod/blocking"
 	"github.com/parleyim/parley/internal/mod/disco"
+	"github.com/parleyim/parley/internal/mod/lastactivity"
+	"github.com/parleyim/parley/internal/mod/offline"
 	"github.com/parleyim/parley/internal/mod/ping"
 	"github.com/parleyim/parley/internal/mod/presence"
 	"github.com/parleyim/parley/internal/mod/private"
@@ -21,8 +24,11 @@ var Modules = []module.Definition{
 	version.Module,
 	xtime.Module,
 	roster.Module,
+	offline.Module,
 	presence.Module, // after roster: it requires roster.Service
 	vcard.Module,
 	private.Module,
+	lastactivity.Module, // after roster: it requires roster.Service
+	blocking.Module,
 	disco.Module, // last: it reports what the others declared
 }

@@ -43,8 +43,10 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	// The router's own rules, without the presence module, which would
-	// process subscription stanzas and probes before them (RFC 6121 §3).
-	srv := xmpptest.Start(t, "modules:\n  presence: false\n")
+	// process subscription stanzas and probes before them (RFC 6121 §3),
+	// and without offline storage, which takes what the router would
+	// bounce (§8.5.2.2.1).
+	srv := xmpptest.Start(t, "modules:\n  presence: false\n  offline: false\n")
 	return &env{srv: srv, domain: srv.Domain}
 }
 

@@ -25,9 +25,12 @@ func TestServerOverTCP(t *testing.T) {
 	    <identity category='server' type='im' name='Parley'/>
 	    <feature var='http://jabber.org/protocol/disco#info'/>
 	    <feature var='http://jabber.org/protocol/disco#items'/>
+	    <feature var='jabber:iq:last'/>
 	    <feature var='jabber:iq:private'/>
 	    <feature var='jabber:iq:register'/>
 	    <feature var='jabber:iq:version'/>
+	    <feature var='msgoffline'/>
+	    <feature var='urn:xmpp:blocking'/>
 	    <feature var='urn:xmpp:ping'/>
 	    <feature var='urn:xmpp:time'/>
 	    <feature var='vcard-temp'/>
@@ -44,6 +47,7 @@ func TestServerOverTCP(t *testing.T) {
 	    <identity category='account' type='registered'/>
 	    <feature var='http://jabber.org/protocol/disco#info'/>
 	    <feature var='http://jabber.org/protocol/disco#items'/>
+	    <feature var='jabber:iq:last'/>
 	    <feature var='urn:xmpp:ping'/>
 	  </query></iq>`)
 	if !xmpptest.Match(want, got) {
