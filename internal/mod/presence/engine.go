@@ -73,10 +73,10 @@ func Outbound(typ string, s State) (next State, route bool) {
 		}
 		return next, false
 	case "unsubscribed":
-		// A.2.4: cancels the contact's subscription, or denies its
-		// request, or withdraws a pre-approval; routed when one of those
-		// was there to undo.
-		route = s.In || s.hasFrom() || s.Approved
+		// A.2.4: cancels the contact's subscription or denies its
+		// request, routed when one of those was there to undo; §3.2.2
+		// item 2: withdrawing a pre-approval is kept here, not routed.
+		route = s.In || s.hasFrom()
 		next.In = false
 		next.Approved = false
 		next.Sub = with(s.hasTo(), false)
@@ -118,6 +118,11 @@ func Inbound(typ string, s State) (next State, act InboundAction) {
 			next.In = false
 			next.Sub = with(s.hasTo(), true)
 			return next, AutoReply
+		}
+		if s.In {
+			// A request already pending is not delivered again (it is,
+			// from storage, at the user's next login, §3.1.3).
+			return next, Ignore
 		}
 		next.In = true
 		return next, Deliver

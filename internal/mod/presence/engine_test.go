@@ -117,10 +117,11 @@ func TestOutbound(t *testing.T) {
 func TestInbound(t *testing.T) {
 	want := map[string]map[string]string{
 		// A.3.1: delivered and Pending In, unless the contact is already
-		// subscribed: then the server answers 'subscribed' itself.
+		// subscribed (then the server answers 'subscribed' itself) or the
+		// request is already pending (then nothing happens).
 		"subscribe": {
-			"None": "None+PI deliver", "None+PO": "None+PO+PI deliver", "None+PI": "None+PI deliver",
-			"None+PO+PI": "None+PO+PI deliver", "To": "To+PI deliver", "To+PI": "To+PI deliver",
+			"None": "None+PI deliver", "None+PO": "None+PO+PI deliver", "None+PI": "None+PI ignore",
+			"None+PO+PI": "None+PO+PI ignore", "To": "To+PI deliver", "To+PI": "To+PI ignore",
 			"From": "From auto-reply", "From+PO": "From+PO auto-reply", "Both": "Both auto-reply",
 		},
 		// A.3.2.
@@ -163,8 +164,9 @@ func TestPreApproval(t *testing.T) {
 		{"subscribe", "in", "None+AP", "From auto-reply"},
 		{"subscribe", "in", "None+PO+AP", "From+PO auto-reply"},
 		{"subscribe", "in", "To+AP", "Both auto-reply"},
-		{"unsubscribed", "out", "None+AP", "None route"},
-		{"unsubscribed", "out", "To+AP", "To route"},
+		// §3.2.2 item 2: a withdrawn pre-approval is not routed.
+		{"unsubscribed", "out", "None+AP", "None"},
+		{"unsubscribed", "out", "To+AP", "To"},
 		{"subscribed", "out", "None+AP", "None+AP"},
 	}
 	for _, tc := range cases {

@@ -51,8 +51,15 @@ func (p *presences) send(ctx context.Context, typ string, from, to jid.JID) {
 	p.route(ctx, stanza.New(el, from, to))
 }
 
-func (p *presences) bound(_ context.Context, ev *hook.SessionEvent) hook.Verdict {
-	p.table.bind(ev.JID, ev.Addr)
+func (p *presences) bound(ctx context.Context, ev *hook.SessionEvent) hook.Verdict {
+	old := p.table.bind(ev.JID, ev.Addr)
+	if old != nil && (old.last != nil || len(old.directed) > 0) {
+		// RFC 6120 §7.7.2.2: the new session replaced one with the same
+		// full JID, which is going away (§4.5.2): it is unavailable now,
+		// whatever the new one does.
+		el := xmlstream.New(ns.Client, stanza.Presence, "type", "unavailable")
+		p.unavailable(context.WithoutCancel(ctx), stanza.New(el, ev.JID, jid.JID{}), old.last != nil, sortedJIDs(old.directed))
+	}
 	return hook.Continue
 }
 
@@ -255,10 +262,10 @@ func (p *presences) apply(ctx context.Context, user, contact jid.JID, req *stanz
 func (p *presences) outboundSubscription(ctx context.Context, st *stanza.Stanza) {
 	user, contact := st.From.Bare(), st.To.Bare()
 	typ := st.Type()
-	if contact == user || contact.Local() == "" {
-		// No subscription to oneself (the user's resources share
-		// presence without one) or to a server.
-		p.h.Log().Debug("subscription stanza to itself or a domain ignored", "user", user.String(), "to", contact.String())
+	if contact == user {
+		// No subscription to oneself: the user's resources share
+		// presence without one.
+		p.h.Log().Debug("subscription stanza to itself ignored", "user", user.String())
 		return
 	}
 	var route bool
@@ -275,20 +282,21 @@ func (p *presences) outboundSubscription(ctx context.Context, st *stanza.Stanza)
 	if !route {
 		return
 	}
+	if typ == "unsubscribed" && before.hasFrom() {
+		// §3.2.2: a cancelled subscriber is told the user is gone, before
+		// the 'unsubscribed'.
+		for _, full := range p.table.availableResources(user) {
+			p.send(ctx, "unavailable", full, contact)
+		}
+	}
 	// §3.1.2 and the others: stamped with the user's bare JID, addressed
 	// to the contact's bare JID.
 	out := st.El.ShallowCopy()
 	p.route(ctx, stanza.New(out, user, contact))
-	switch {
-	case typ == "subscribed" && after.hasFrom() && !before.hasFrom():
+	if typ == "subscribed" && after.hasFrom() && !before.hasFrom() {
 		// §3.1.5: the new subscriber gets the user's current presence.
 		for _, last := range p.table.available(user) {
 			p.route(ctx, last.WithTo(contact))
-		}
-	case typ == "unsubscribed" && before.hasFrom():
-		// §3.2.2: a cancelled subscriber is told the user is gone.
-		for _, full := range p.table.availableResources(user) {
-			p.send(ctx, "unavailable", full, contact)
 		}
 	}
 }
@@ -341,7 +349,7 @@ func (p *presences) inbound(ctx context.Context, ev *hook.StanzaEvent) hook.Verd
 	// The request as delivered and stored comes from the contact's bare
 	// JID (§3.1.2).
 	req := stanza.New(st.El.ShallowCopy(), contact, user)
-	_, _, err = p.apply(ctx, user, contact, req, func(s State) State {
+	before, _, err := p.apply(ctx, user, contact, req, func(s State) State {
 		var next State
 		next, act = Inbound(typ, s)
 		return next
@@ -360,7 +368,7 @@ func (p *presences) inbound(ctx context.Context, ev *hook.StanzaEvent) hook.Verd
 		}
 		return hook.Handled
 	case Deliver:
-		if typ == "unsubscribe" {
+		if typ == "unsubscribe" && before.hasFrom() {
 			// §3.3.3: the former subscriber is told the user is gone.
 			for _, full := range p.table.availableResources(user) {
 				p.send(ctx, "unavailable", full, contact)
@@ -397,16 +405,17 @@ func (p *presences) rosterChanged(ctx context.Context, ev *hook.RosterEvent) hoo
 	if err != nil {
 		p.h.Log().Error("presence: removing a pending request", "user", ev.User.String(), "err", err)
 	}
+	if old.hasFrom() {
+		// §3.2.2: unavailable first, then 'unsubscribed'.
+		for _, full := range p.table.availableResources(ev.User) {
+			p.send(ctx, "unavailable", full, ev.Contact)
+		}
+	}
 	if old.hasTo() || old.Out {
 		p.send(ctx, "unsubscribe", ev.User, ev.Contact)
 	}
 	if old.hasFrom() || denied {
 		p.send(ctx, "unsubscribed", ev.User, ev.Contact)
-	}
-	if old.hasFrom() {
-		for _, full := range p.table.availableResources(ev.User) {
-			p.send(ctx, "unavailable", full, ev.Contact)
-		}
 	}
 	return hook.Continue
 }
@@ -423,6 +432,22 @@ func (p *presences) userRemoved(ctx context.Context, ev *hook.UserEvent) hook.Ve
 	if err != nil {
 		p.h.Log().Error("presence: reading the roster of a removed account", "user", user.String(), "err", err)
 		return hook.Continue
+	}
+	// §3.2.2: subscribers learn that the user's resources are gone
+	// before their subscription ends; so do directed presence recipients.
+	avail := p.table.availableResources(user)
+	for _, it := range items {
+		if (State{Sub: it.Subscription}).hasFrom() {
+			for _, full := range avail {
+				p.send(ctx, "unavailable", full, it.JID)
+			}
+		}
+	}
+	for _, full := range avail {
+		directed, _ := p.table.setUnavailable(full)
+		for _, to := range directed {
+			p.send(ctx, "unavailable", full, to)
+		}
 	}
 	for _, it := range items {
 		s := State{Sub: it.Subscription, Out: it.Ask}

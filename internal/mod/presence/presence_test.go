@@ -441,3 +441,38 @@ func TestProbes(t *testing.T) {
 	alice.send(`<presence type='probe' to='` + bob.bare() + `'/>`)
 	alice.expect(pres("type=unavailable", "from="+bob.bare()))
 }
+
+// TestReplacedSession: a session replaced by a new one with the same full
+// JID (RFC 6120 §7.7.2.2) goes unavailable for its subscribers (RFC 6121
+// §4.5.2), even before the new one says anything.
+func TestReplacedSession(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	alice := login(t, srv, "alice", "a")
+	bob := login(t, srv, "bob", "b")
+	for _, p := range []*peer{alice, bob} {
+		p.roster()
+		p.available()
+	}
+	subscribe(t, bob, alice)
+	full := alice.full()
+	login(t, srv, "alice", "a")
+	bob.await(pres("from="+full, "type=unavailable"))
+}
+
+// TestRepeatedRequest: RFC 6121 Appendix A.3.1, a request that is already
+// pending is not delivered twice.
+func TestRepeatedRequest(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	alice := login(t, srv, "alice", "a")
+	bob := login(t, srv, "bob", "b")
+	for _, p := range []*peer{alice, bob} {
+		p.roster()
+		p.available()
+	}
+	alice.send(`<presence type='subscribe' to='` + bob.bare() + `'/>`)
+	alice.expect(push("item=none/ask"))
+	bob.expect(pres("type=subscribe", "from="+alice.bare()))
+	alice.send(`<presence type='subscribe' to='` + bob.bare() + `'/>`)
+	alice.expect()
+	bob.expect()
+}

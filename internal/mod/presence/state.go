@@ -32,9 +32,9 @@ type table struct {
 	users map[jid.JID]map[jid.JID]*resource
 }
 
-// bind starts a fresh state for a session, dropping whatever a session
-// with the same full JID left.
-func (t *table) bind(full jid.JID, addr netip.AddrPort) {
+// bind starts a fresh state for a session and returns the state of the
+// session with the same full JID it replaces, if any.
+func (t *table) bind(full jid.JID, addr netip.AddrPort) (replaced *resource) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.users == nil {
@@ -44,7 +44,9 @@ func (t *table) bind(full jid.JID, addr netip.AddrPort) {
 	if t.users[bare] == nil {
 		t.users[bare] = make(map[jid.JID]*resource)
 	}
+	replaced = t.users[bare][full]
 	t.users[bare][full] = &resource{full: full, addr: addr}
+	return replaced
 }
 
 // unbind removes a closed session's state and returns it, or nil when a
