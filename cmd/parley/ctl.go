@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,24 +37,63 @@ func startAdmin(ctx context.Context, a *app.App, log *slog.Logger) error {
 }
 
 // ctlCommand is one parley ctl command. The usage text is generated from
-// the list, so the help cannot drift from what exists.
+// the list, so the help cannot drift from what exists. A name of two
+// words ("roster add") is a subcommand of the first.
 type ctlCommand struct {
 	name    string
 	args    string // argument synopsis for the usage text
 	summary string
 	min     int // required arguments
 	max     int // -1: any number
-	run     func(ctx context.Context, e *ctlEnv, args []string) error
+	// options declares the command's options on fs, nil for none; they
+	// may come before, between or after the arguments, and "--" ends
+	// them. optionsHelp describes them, one "  --flag ARG  text" a line.
+	options     func(fs *flag.FlagSet, o *ctlOptions)
+	optionsHelp string
+	run         func(ctx context.Context, e *ctlEnv, args []string) error
+}
+
+// ctlOptions holds the options of every command; each command declares
+// those it takes.
+type ctlOptions struct {
+	name     string   // roster add --name
+	groups   []string // roster add --group, repeatable
+	headline bool     // send, announce --headline
+	subject  string   // send, announce --subject
+}
+
+const messageOptionsHelp = `  --headline       send a headline instead of a normal message: shown as a
+                   notice, never stored for a user who is offline
+  --subject TEXT   the message's subject
+`
+
+func messageOptions(fs *flag.FlagSet, o *ctlOptions) {
+	fs.BoolVar(&o.headline, "headline", false, "")
+	fs.StringVar(&o.subject, "subject", "", "")
 }
 
 var ctlCommands = []ctlCommand{
-	{"status", "", "version, uptime, hosts with their users and sessions, modules", 0, 0, ctlStatus},
-	{"users", "[HOST]", "list the registered accounts, of every host or of HOST", 0, 1, ctlUsers},
-	{"register", "USER@HOST [PASSWORD]", "create an account", 1, 2, ctlRegister},
-	{"passwd", "USER@HOST [PASSWORD]", "set the password of an account", 1, 2, ctlPasswd},
-	{"unregister", "USER@HOST", "delete an account and close its sessions", 1, 1, ctlUnregister},
-	{"sessions", "", "list the connected client sessions", 0, 0, ctlSessions},
-	{"kick", "JID [REASON]", "close the sessions of a bare JID, or of one full JID", 1, -1, ctlKick},
+	{"status", "", "version, uptime, hosts with their users and sessions, modules", 0, 0, nil, "", ctlStatus},
+	{"users", "[HOST]", "list the registered accounts, of every host or of HOST", 0, 1, nil, "", ctlUsers},
+	{"register", "USER@HOST [PASSWORD]", "create an account", 1, 2, nil, "", ctlRegister},
+	{"passwd", "USER@HOST [PASSWORD]", "set the password of an account", 1, 2, nil, "", ctlPasswd},
+	{"unregister", "USER@HOST", "delete an account and close its sessions", 1, 1, nil, "", ctlUnregister},
+	{"sessions", "", "list the connected client sessions", 0, 0, nil, "", ctlSessions},
+	{"kick", "JID [REASON]", "close the sessions of a bare JID, or of one full JID", 1, -1, nil, "", ctlKick},
+	{"roster list", "USER@HOST", "show the roster of an account", 1, 1, nil, "", ctlRosterList},
+	{"roster add", "USER@HOST CONTACT [OPTIONS]", "add a contact to a roster, or set its name and groups", 2, 2,
+		func(fs *flag.FlagSet, o *ctlOptions) {
+			fs.StringVar(&o.name, "name", "", "")
+			fs.Func("group", "", func(g string) error { o.groups = append(o.groups, g); return nil })
+		},
+		`  --name NAME      the contact's name in the roster
+  --group GROUP    a group of the contact; repeat it for several
+The item gets exactly the name and groups given: without --name it has no
+name, without --group no group. Its subscription state is kept.
+`, ctlRosterAdd},
+	{"roster remove", "USER@HOST CONTACT", "remove a contact from a roster, cancelling the subscriptions", 2, 2, nil, "", ctlRosterRemove},
+	{"send", "USER@HOST[/RESOURCE] TEXT [OPTIONS]", "send a message from the server to an account or one of its sessions", 2, -1, messageOptions, messageOptionsHelp, ctlSend},
+	{"announce", "TEXT [OPTIONS]", "send a message from the server to every connected session", 1, -1, messageOptions, messageOptionsHelp, ctlAnnounce},
 }
 
 func ctlUsage() string {
@@ -72,8 +112,30 @@ Commands:
 	b.WriteString(`
 Without PASSWORD, register and passwd read the password as one line from
 standard input (a password given as an argument shows in the process list
-and the shell history). REASON may be several words.
-
+and the shell history). REASON and TEXT may be several words. A roster
+CONTACT is a bare JID, local or remote. Messages come from the server's
+domain. They are normal messages unless --headline: a normal message to an
+account that is not online waits in offline storage (modules.offline) for
+its next login; a headline is dropped. Options may come anywhere after
+COMMAND; a TEXT that starts with a dash goes after --.
+`)
+	// Options, once for the commands that share them.
+	for i := 0; i < len(ctlCommands); {
+		c := ctlCommands[i]
+		j := i + 1
+		for j < len(ctlCommands) && ctlCommands[j].optionsHelp == c.optionsHelp {
+			j++
+		}
+		if c.optionsHelp != "" {
+			names := make([]string, 0, j-i)
+			for _, d := range ctlCommands[i:j] {
+				names = append(names, d.name)
+			}
+			fmt.Fprintf(&b, "\nOptions of %s:\n%s", strings.Join(names, " and "), c.optionsHelp)
+		}
+		i = j
+	}
+	b.WriteString(`
 Options:
   --config FILE   take the socket path from admin.socket of this configuration
   --socket PATH   the admin socket (default: admin.socket of --config, else
@@ -84,9 +146,19 @@ Exit status: 0 success, 1 error, 2 usage error.
 	return b.String()
 }
 
+// usage is the help of one command.
+func (c *ctlCommand) usage() string {
+	s := fmt.Sprintf("Usage: parley ctl %s %s\n\n%s.\n", c.name, c.args, capitalize(c.summary))
+	if c.optionsHelp != "" {
+		s += "\nOptions:\n" + c.optionsHelp
+	}
+	return s
+}
+
 // ctlEnv is what a command works with.
 type ctlEnv struct {
 	client *admin.Client
+	opts   *ctlOptions
 	stdin  io.Reader
 	stdout io.Writer
 }
@@ -125,17 +197,46 @@ func runCtl(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, ctlUsage())
 		return exitOK
 	}
-	cmd := findCtlCommand(args[0])
+	cmd, words := findCtlCommand(args)
 	if cmd == nil {
+		if group := ctlGroup(args[0]); group != "" {
+			switch {
+			case len(args) > 1 && isHelpFlag(args[1]):
+				fmt.Fprint(stdout, group)
+				return exitOK
+			case len(args) > 1:
+				fmt.Fprintf(stderr, "parley ctl: unknown command \"%s %s\"\n\n%s", args[0], args[1], group)
+			default:
+				fmt.Fprintf(stderr, "parley ctl: %s needs a subcommand\n\n%s", args[0], group)
+			}
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "parley ctl: unknown command %q\n\n%s", args[0], ctlUsage())
 		return exitUsage
 	}
-	args = args[1:]
-	// Only the first argument may ask for help: later ones can be
-	// passwords or reasons, which may start with a dash.
-	if len(args) > 0 && isHelpFlag(args[0]) {
-		fmt.Fprintf(stdout, "Usage: parley ctl %s %s\n\n%s.\n", cmd.name, cmd.args, capitalize(cmd.summary))
-		return exitOK
+	args = args[words:]
+	opts := &ctlOptions{}
+	if cmd.options == nil {
+		// Only the first argument may ask for help: later ones can be
+		// passwords or reasons, which may start with a dash.
+		if len(args) > 0 && isHelpFlag(args[0]) {
+			fmt.Fprint(stdout, cmd.usage())
+			return exitOK
+		}
+	} else {
+		var err error
+		if args, err = parseCtlOptions(cmd, args, opts); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, cmd.usage())
+				return exitOK
+			}
+			hint := ""
+			if strings.HasPrefix(err.Error(), "flag provided but not defined") {
+				hint = " (an argument that starts with a dash goes after --)"
+			}
+			fmt.Fprintf(stderr, "parley ctl %s: %v%s\n%s", cmd.name, err, hint, cmd.usage())
+			return exitUsage
+		}
 	}
 	if len(args) < cmd.min || (cmd.max >= 0 && len(args) > cmd.max) {
 		fmt.Fprintf(stderr, "parley ctl: wrong number of arguments\nUsage: parley ctl %s %s\n", cmd.name, cmd.args)
@@ -157,20 +258,66 @@ func runCtl(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
 	defer cancel()
-	e := &ctlEnv{client: admin.NewClient(path), stdin: stdin, stdout: stdout}
+	e := &ctlEnv{client: admin.NewClient(path), opts: opts, stdin: stdin, stdout: stdout}
 	if err := cmd.run(ctx, e, args); err != nil {
 		return ctlFail(stderr, path, err)
 	}
 	return exitOK
 }
 
-func findCtlCommand(name string) *ctlCommand {
+// findCtlCommand returns the command that args start with and the number
+// of words its name takes, or nil.
+func findCtlCommand(args []string) (*ctlCommand, int) {
 	for i := range ctlCommands {
-		if ctlCommands[i].name == name {
-			return &ctlCommands[i]
+		c := &ctlCommands[i]
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return c, len(words)
 		}
 	}
-	return nil
+	return nil, 0
+}
+
+// ctlGroup returns the usage of the subcommands of name ("roster"), or ""
+// if name has none.
+func ctlGroup(name string) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	for _, c := range ctlCommands {
+		if strings.HasPrefix(c.name, name+" ") {
+			fmt.Fprintf(tw, "  parley ctl %s %s\t%s\n", c.name, c.args, c.summary)
+		}
+	}
+	tw.Flush()
+	if b.Len() == 0 {
+		return ""
+	}
+	return "Usage:\n" + b.String()
+}
+
+// parseCtlOptions takes cmd's options out of args into o and returns the
+// arguments. Options may come anywhere among the arguments; everything
+// after "--" is an argument.
+func parseCtlOptions(cmd *ctlCommand, args []string, o *ctlOptions) ([]string, error) {
+	fs := flag.NewFlagSet("parley ctl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	cmd.options(fs, o)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func isHelpFlag(s string) bool {

@@ -267,7 +267,9 @@ func TestCtlUsage(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--help: exit %d", r.code)
 	}
-	for _, c := range []string{"status", "users [HOST]", "register USER@HOST [PASSWORD]", "passwd USER@HOST [PASSWORD]", "unregister USER@HOST", "sessions", "kick JID [REASON]", "--socket PATH", "--config FILE"} {
+	for _, c := range []string{"status", "users [HOST]", "register USER@HOST [PASSWORD]", "passwd USER@HOST [PASSWORD]", "unregister USER@HOST", "sessions", "kick JID [REASON]",
+		"roster list USER@HOST", "roster add USER@HOST CONTACT [OPTIONS]", "roster remove USER@HOST CONTACT", "send USER@HOST[/RESOURCE] TEXT [OPTIONS]", "announce TEXT [OPTIONS]",
+		"Options of roster add:\n  --name NAME", "--group GROUP", "Options of send and announce:\n  --headline", "--subject TEXT", "--socket PATH", "--config FILE"} {
 		if !strings.Contains(r.stdout, c) {
 			t.Errorf("--help does not mention %q:\n%s", c, r.stdout)
 		}
@@ -279,6 +281,19 @@ func TestCtlUsage(t *testing.T) {
 	}
 	if r := runCtlT(t, "", "kick", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Usage: parley ctl kick JID [REASON]") {
 		t.Errorf("kick --help: exit %d, %q", r.code, r.stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send", "--help"}, "Usage: parley ctl send USER@HOST[/RESOURCE] TEXT [OPTIONS]\n\nSend a message from the server to an account or one of its sessions.\n\nOptions:\n  --headline"},
+		{[]string{"roster", "add", "a@localhost", "b@localhost", "-h"}, "Usage: parley ctl roster add USER@HOST CONTACT [OPTIONS]"},
+		{[]string{"roster", "list", "--help"}, "Usage: parley ctl roster list USER@HOST\n\nShow the roster of an account.\n"},
+		{[]string{"roster", "--help"}, "Usage:\n  parley ctl roster list USER@HOST"},
+	} {
+		if r := runCtlT(t, "", tc.args...); r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("%s: exit %d, %q; want exit 0 and %q", strings.Join(tc.args, " "), r.code, r.stdout, tc.want)
+		}
 	}
 
 	for _, tc := range []struct {
@@ -292,6 +307,14 @@ func TestCtlUsage(t *testing.T) {
 		{"missing argument", []string{"register"}, "Usage: parley ctl register USER@HOST [PASSWORD]"},
 		{"extra argument", []string{"unregister", "a@localhost", "b@localhost"}, "wrong number of arguments"},
 		{"argument to status", []string{"status", "now"}, "wrong number of arguments"},
+		{"roster without subcommand", []string{"roster"}, "parley ctl: roster needs a subcommand\n\nUsage:\n  parley ctl roster list USER@HOST"},
+		{"unknown subcommand", []string{"roster", "show", "a@localhost"}, `unknown command "roster show"`},
+		{"missing contact", []string{"roster", "add", "a@localhost", "--name", "A"}, "Usage: parley ctl roster add USER@HOST CONTACT [OPTIONS]"},
+		{"option without value", []string{"roster", "add", "a@localhost", "b@localhost", "--group"}, "parley ctl roster add: flag needs an argument: -group"},
+		{"unknown option", []string{"send", "--bogus", "a@localhost", "x"}, "parley ctl send: flag provided but not defined: -bogus (an argument that starts with a dash goes after --)"},
+		{"option of another command", []string{"announce", "--name", "x", "hello"}, "flag provided but not defined: -name"},
+		{"missing text", []string{"send", "a@localhost"}, "wrong number of arguments"},
+		{"missing text after options", []string{"announce", "--headline"}, "Usage: parley ctl announce TEXT [OPTIONS]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCtlT(t, "", tc.args...)

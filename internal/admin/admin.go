@@ -17,16 +17,28 @@
 //     not loopback are refused even if the configuration check was skipped.
 //
 // Endpoints (all under /v1; errors are {"error": "..."} with 400 for bad
-// input, 401 for a missing or wrong token, 404 for an unknown account, host
-// or session, 409 for an account that exists, 500 with a log ID otherwise):
+// input, 401 for a missing or wrong token, 404 for an unknown account,
+// host, session or roster item, 409 for an account that exists or a full
+// roster, 501 when the module an endpoint needs is disabled, 500 with a
+// log ID otherwise):
 //
 //	GET    /v1/status                  Status
 //	GET    /v1/users[?host=HOST]       UserList: accounts of every host, or of HOST
 //	POST   /v1/users                   RegisterRequest → 201 AccountResult
 //	DELETE /v1/users/{user@host}       AccountResult; also closes its sessions
 //	PUT    /v1/users/{user@host}/password  PasswordRequest → AccountResult
+//	GET    /v1/users/{user@host}/roster    RosterList
+//	PUT    /v1/users/{user@host}/roster/{contact}  RosterItemRequest → RosterResult
+//	DELETE /v1/users/{user@host}/roster/{contact}  RosterResult
 //	GET    /v1/sessions                SessionList
 //	POST   /v1/sessions/kick           KickRequest → KickResult
+//	POST   /v1/sessions/announce       AnnounceRequest → AnnounceResult
+//	POST   /v1/messages                MessageRequest → MessageResult
+//
+// Roster changes go through the roster module (roster.Service), so the
+// account's clients get roster pushes and a removal cancels the
+// subscriptions, as when a client makes the change. Messages come from
+// the domain JID and are routed like any stanza (RFC 6121 §8.5).
 //
 // Not implemented yet: paging of large user lists, the web pages, /metrics,
 // module-declared commands (STYLE.md §3.3 h.Command).

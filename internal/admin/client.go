@@ -112,6 +112,68 @@ func (c *Client) Kick(ctx context.Context, j, reason string) (KickResult, error)
 	return res, err
 }
 
+// Roster returns the roster of the account user@host.
+func (c *Client) Roster(ctx context.Context, account string) (RosterList, error) {
+	p, err := accountPath(account)
+	if err != nil {
+		return RosterList{}, err
+	}
+	var l RosterList
+	err = c.do(ctx, http.MethodGet, p+"/roster", nil, &l)
+	return l, err
+}
+
+// RosterPut adds contact to the roster of the account user@host, or
+// replaces the name and groups of its item.
+func (c *Client) RosterPut(ctx context.Context, account, contact string, item RosterItemRequest) (RosterResult, error) {
+	p, err := rosterItemPath(account, contact)
+	if err != nil {
+		return RosterResult{}, err
+	}
+	var res RosterResult
+	err = c.do(ctx, http.MethodPut, p, item, &res)
+	return res, err
+}
+
+// RosterDelete removes contact from the roster of the account user@host.
+func (c *Client) RosterDelete(ctx context.Context, account, contact string) (RosterResult, error) {
+	p, err := rosterItemPath(account, contact)
+	if err != nil {
+		return RosterResult{}, err
+	}
+	var res RosterResult
+	err = c.do(ctx, http.MethodDelete, p, nil, &res)
+	return res, err
+}
+
+// Send sends a message from the server to an account or one session.
+func (c *Client) Send(ctx context.Context, m MessageRequest) (MessageResult, error) {
+	var res MessageResult
+	err := c.do(ctx, http.MethodPost, "/v1/messages", m, &res)
+	return res, err
+}
+
+// Announce sends a message from the server to every bound session.
+func (c *Client) Announce(ctx context.Context, m AnnounceRequest) (AnnounceResult, error) {
+	var res AnnounceResult
+	err := c.do(ctx, http.MethodPost, "/v1/sessions/announce", m, &res)
+	return res, err
+}
+
+// rosterItemPath is /v1/users/{account}/roster/{contact}. A contact of
+// "", "." or ".." cannot be a path segment (and is no JID); it is refused
+// here with the message the server would give.
+func rosterItemPath(account, contact string) (string, error) {
+	p, err := accountPath(account)
+	if err != nil {
+		return "", err
+	}
+	if contact == "" || contact == "." || contact == ".." {
+		return "", &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("want a contact like user@host (a bare JID), got %q", contact)}
+	}
+	return p + "/roster/" + url.PathEscape(contact), nil
+}
+
 // accountPath is /v1/users/{account}. Without an '@' the argument could be
 // "." or "..", which a URL path cannot carry as a segment, so it is
 // refused here with the message the server would give.

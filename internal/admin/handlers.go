@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -51,6 +52,11 @@ func (p *api) handler(via string) http.Handler {
 	route("PUT /v1/users/{jid}/password", p.passwd)
 	route("GET /v1/sessions", p.sessions)
 	route("POST /v1/sessions/kick", p.kick)
+	route("POST /v1/sessions/announce", p.announce)
+	route("GET /v1/users/{jid}/roster", p.rosterList)
+	route("PUT /v1/users/{jid}/roster/{contact}", p.rosterPut)
+	route("DELETE /v1/users/{jid}/roster/{contact}", p.rosterDelete)
+	route("POST /v1/messages", p.send)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Error{Message: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
 	}))
@@ -211,6 +217,23 @@ func (p *api) account(s string) (jid.JID, error) {
 	}
 	if _, err := p.host(j.Domain()); err != nil {
 		return jid.JID{}, err
+	}
+	return j, nil
+}
+
+// registered parses a bare user@host JID of a registered account of a
+// served host.
+func (p *api) registered(ctx context.Context, s string) (jid.JID, error) {
+	j, err := p.account(s)
+	if err != nil {
+		return jid.JID{}, err
+	}
+	ok, err := p.app.Accounts.Exists(ctx, j.Domain(), j.Local())
+	if err != nil {
+		return jid.JID{}, fmt.Errorf("admin: %s: %w", j, err)
+	}
+	if !ok {
+		return jid.JID{}, accountError(auth.ErrUnknownUser, j)
 	}
 	return j, nil
 }

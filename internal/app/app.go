@@ -20,6 +20,7 @@ import (
 	"github.com/parleyim/parley/internal/module"
 	"github.com/parleyim/parley/internal/router"
 	"github.com/parleyim/parley/internal/session/c2s"
+	"github.com/parleyim/parley/internal/stanza"
 	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
@@ -237,6 +238,17 @@ func (a *App) Kick(j jid.JID, reason string) int {
 		reason = "kicked by an administrator"
 	}
 	return a.c2s.Kick(j, "policy-violation", reason)
+}
+
+// Registry returns the module registry; the admin API reaches the
+// services that modules provide through it (module.Lookup).
+func (a *App) Registry() *module.Registry { return a.modules }
+
+// Route routes st as the router routes any stanza (RFC 6121 §8.5): the
+// admin API sends the server's own messages with it. The error is for the
+// caller's information; what the sender is owed was already routed back.
+func (a *App) Route(ctx context.Context, st *stanza.Stanza) error {
+	return a.router.Route(ctx, st)
 }
 
 // Modules lists the running modules.

@@ -44,11 +44,17 @@ func Provide[T any](h *Host, v T) error {
 // none did (the provider is disabled, or comes later in the module list).
 // Modules start in list order, so a module that calls Use in its Setup
 // sits after its provider in internal/app/modules.go.
-func Use[T any](h *Host) (T, bool) {
-	reg := &h.r.reg
-	reg.mu.RLock()
-	o, ok := reg.services[reflect.TypeFor[T]()]
-	reg.mu.RUnlock()
+func Use[T any](h *Host) (T, bool) { return Lookup[T](h.r) }
+
+// Lookup is Use for the assembly tier: it returns the service of type T
+// that a running module of r provides, and false if none does. The admin
+// API reaches the roster through it (module.Lookup[roster.Service]), so
+// that its changes take the same path as a client's, pushes and hooks
+// included. Modules use Use, along their declared Requires edges.
+func Lookup[T any](r *Registry) (T, bool) {
+	r.reg.mu.RLock()
+	o, ok := r.reg.services[reflect.TypeFor[T]()]
+	r.reg.mu.RUnlock()
 	if !ok {
 		var zero T
 		return zero, false

@@ -73,6 +73,28 @@ func TestProvideUse(t *testing.T) {
 	}
 }
 
+// The assembly tier finds a running module's service through the
+// registry, and loses it when the module stops.
+func TestLookup(t *testing.T) {
+	r := module.NewRegistry(module.Services{})
+	if _, ok := module.Lookup[Greeter](r); ok {
+		t.Fatal("Lookup found a service in an empty registry")
+	}
+	if err := r.Load(context.Background(), []module.Definition{provider("hello", "hi")}, allEnabled{}); err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := module.Lookup[Greeter](r); !ok || g.Greet() != "hi" {
+		t.Fatalf("Lookup = %v, %v; want the greeter of hello", g, ok)
+	}
+	if _, ok := module.Lookup[error](r); ok {
+		t.Error("Lookup found a service nobody provided")
+	}
+	r.Stop()
+	if _, ok := module.Lookup[Greeter](r); ok {
+		t.Fatal("Lookup found the service of a stopped module")
+	}
+}
+
 func TestProvideTwice(t *testing.T) {
 	r := module.NewRegistry(module.Services{})
 	err := r.Load(context.Background(), []module.Definition{provider("one", "a"), provider("two", "b")}, allEnabled{})
