@@ -35,7 +35,9 @@
 //
 // Each session's last presence and directed presence recipients are kept
 // in memory by this module (state.go), fed by the session's own reader
-// goroutine through stanza.in and cleared at session.closed.
+// goroutine through stanza.in and cleared at session.closed. Other modules
+// read the available resources, with their last presence and their entity
+// capabilities (XEP-0115 <c/>), through Service.
 //
 // Not implemented: remembering the last unavailable presence of an
 // offline user for probes (the answer is a bare unavailable presence);

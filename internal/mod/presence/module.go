@@ -30,6 +30,9 @@ func setup(_ context.Context, h *module.Host, _ *struct{}) error {
 		return errors.New("presence: the roster module provides no roster.Service")
 	}
 	p := &presences{h: h, roster: rs}
+	if err := module.Provide[Service](h, p); err != nil {
+		return err
+	}
 	h.StreamFeature(module.StreamFeature{When: module.Account, Element: xmlstream.New(NSPreApproval, "sub")})
 	module.On(h, hook.SessionBound, hook.Default, p.bound)
 	module.On(h, hook.SessionClosed, hook.Default, p.closed)
