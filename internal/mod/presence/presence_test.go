@@ -214,6 +214,20 @@ func subscribe(t *testing.T, from, to *peer) {
 	from.expect(push("item=to"), pres("type=subscribed", "from="+to.bare()), pres("from="+to.full()))
 }
 
+// online starts a server with alice/a and bob/b logged in, interested
+// in their rosters and available.
+func online(t *testing.T) (srv *xmpptest.Server, alice, bob *peer) {
+	t.Helper()
+	srv = xmpptest.Start(t, "")
+	alice = login(t, srv, "alice", "a")
+	bob = login(t, srv, "bob", "b")
+	for _, p := range []*peer{alice, bob} {
+		p.roster()
+		p.available()
+	}
+	return srv, alice, bob
+}
+
 // subscribeBack makes a subscription mutual: from, already a subscriber
 // of to (subscription 'from'), asks back; both items end as 'both'.
 func subscribeBack(t *testing.T, from, to *peer) {
@@ -227,13 +241,7 @@ func subscribeBack(t *testing.T, from, to *peer) {
 }
 
 func TestSubscriptionHandshake(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	srv, alice, bob := online(t)
 	subscribe(t, alice, bob)
 	subscribeBack(t, bob, alice)
 
@@ -306,13 +314,7 @@ func TestNoSuchContact(t *testing.T) {
 // TestDeny: the contact refuses (RFC 6121 §3.2.1), and the requester's
 // item loses its pending request.
 func TestDeny(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	srv, alice, bob := online(t)
 	alice.send(`<presence type='subscribe' to='` + bob.bare() + `'/>`)
 	alice.expect(push("item=none/ask"))
 	bob.expect(pres("type=subscribe", "from="+alice.bare()))
@@ -328,13 +330,7 @@ func TestDeny(t *testing.T) {
 // TestCancelAndUnsubscribe covers RFC 6121 §3.2 and §3.3 between two
 // online users with a mutual subscription.
 func TestCancelAndUnsubscribe(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	_, alice, bob := online(t)
 	subscribe(t, alice, bob)
 	// §3.3: alice no longer wants bob's presence. bob's server tells
 	// alice bob is gone for her.
@@ -356,13 +352,7 @@ func TestCancelAndUnsubscribe(t *testing.T) {
 // TestPreApprovalEndToEnd: RFC 6121 §3.4, the pre-approval is kept, not
 // routed, and answers the contact's later request at once.
 func TestPreApprovalEndToEnd(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	_, alice, bob := online(t)
 	if alice.Features().Child("urn:xmpp:features:pre-approval", "sub") == nil {
 		t.Errorf("no pre-approval stream feature in %s", alice.Features())
 	}
@@ -377,13 +367,7 @@ func TestPreApprovalEndToEnd(t *testing.T) {
 // TestRosterRemove: RFC 6121 §2.5.2, removing a contact cancels the
 // subscriptions both ways.
 func TestRosterRemove(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	_, alice, bob := online(t)
 	subscribe(t, alice, bob)
 	subscribeBack(t, bob, alice)
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
@@ -420,13 +404,7 @@ func TestDirectedPresence(t *testing.T) {
 // TestProbes: RFC 6121 §4.3.2, the server answers probes for the user:
 // unsubscribed for a stranger, unavailable when the user is offline.
 func TestProbes(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	_, alice, bob := online(t)
 	// A probe from a client that is not subscribed gets no presence: the
 	// 'unsubscribed' bob's server answers (§4.3.2) finds nothing to
 	// cancel at alice's (Appendix A.3.4) and ends there.
@@ -446,13 +424,7 @@ func TestProbes(t *testing.T) {
 // JID (RFC 6120 §7.7.2.2) goes unavailable for its subscribers (RFC 6121
 // §4.5.2), even before the new one says anything.
 func TestReplacedSession(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	srv, alice, bob := online(t)
 	subscribe(t, bob, alice)
 	full := alice.full()
 	login(t, srv, "alice", "a")
@@ -462,13 +434,7 @@ func TestReplacedSession(t *testing.T) {
 // TestRepeatedRequest: RFC 6121 Appendix A.3.1, a request that is already
 // pending is not delivered twice.
 func TestRepeatedRequest(t *testing.T) {
-	srv := xmpptest.Start(t, "")
-	alice := login(t, srv, "alice", "a")
-	bob := login(t, srv, "bob", "b")
-	for _, p := range []*peer{alice, bob} {
-		p.roster()
-		p.available()
-	}
+	_, alice, bob := online(t)
 	alice.send(`<presence type='subscribe' to='` + bob.bare() + `'/>`)
 	alice.expect(push("item=none/ask"))
 	bob.expect(pres("type=subscribe", "from="+alice.bare()))
