@@ -1,14 +1,7 @@
 package lastactivity
 
-import "time"
-
-// SetClock makes the module read the time from now until the test calls
-// the function returned.
-func SetClock(now func() time.Time) (restore func()) {
-	old := clock
-	clock = now
-	return func() { clock = old }
-}
+// ModuleWithClock is the module reading the time from now.
+var ModuleWithClock = define
 
 // Clip exposes clip.
 var Clip = clip

@@ -16,6 +16,7 @@ type lasts struct {
 	h       *module.Host
 	store   store
 	roster  roster.Service
+	now     func() time.Time // the time source
 	started time.Time
 	avail   *availability
 }
@@ -32,7 +33,7 @@ func reply(secs int64, text string) *xmlstream.Element {
 // uptime answers a query to the server (XEP-0012 §5): how long it has
 // been running, without character data.
 func (l *lasts) uptime(_ context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
-	return stanza.Result(iq, reply(seconds(l.started, clock()), "")), nil
+	return stanza.Result(iq, reply(seconds(l.started, l.now()), "")), nil
 }
 
 // allowed reports whether from may learn the last activity of user: the
@@ -73,5 +74,5 @@ func (l *lasts) account(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza,
 	if !found {
 		return nil, stanza.ErrItemNotFound.WithText("no last activity recorded")
 	}
-	return stanza.Result(iq, reply(seconds(rec.Time, clock()), rec.Status)), nil
+	return stanza.Result(iq, reply(seconds(rec.Time, l.now()), rec.Status)), nil
 }

@@ -79,7 +79,7 @@ func (l *lasts) offline(ctx context.Context, full jid.JID, status string) {
 	// The session may be ending: the write must not die with it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	if err := l.store.put(ctx, full.Bare(), record{Time: clock().UTC(), Status: status}); err != nil {
+	if err := l.store.put(ctx, full.Bare(), record{Time: l.now().UTC(), Status: status}); err != nil {
 		l.h.Log().Error("recording a logout", "user", full.Bare().String(), "err", err)
 	}
 }

@@ -52,14 +52,13 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	c := &clock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	t.Cleanup(lastactivity.SetClock(c.Now))
 	e := &env{clock: c}
 	grab := module.Define[struct{}]("grab", "takes roster.Service for the test", nil, true, nil,
 		func(_ context.Context, h *module.Host, _ *struct{}) error {
 			e.roster, _ = module.Use[roster.Service](h)
 			return nil
 		})
-	e.Env = modtest.Start(t, modtest.Options{}, roster.Module, lastactivity.Module, grab)
+	e.Env = modtest.Start(t, modtest.Options{}, roster.Module, lastactivity.ModuleWithClock(c.Now), grab)
 	if e.roster == nil {
 		t.Fatal("no roster.Service")
 	}

@@ -14,19 +14,22 @@ import (
 const NS = "jabber:iq:last"
 
 // Module is the last activity module.
-var Module = module.Define[Config](
-	"lastactivity",
-	"Last activity (XEP-0012): server uptime, and when a user was last online, for their contacts",
-	[]module.Spec{{Name: "XEP-0012", Version: "2.0"}},
-	true,
-	nil,
-	setup,
-).WithRequires("roster")
+var Module = define(time.Now)
 
-// clock is the time source; tests replace it (export_test.go).
-var clock = time.Now
+// define builds the module with its time source (tests pass their own,
+// export_test.go).
+func define(now func() time.Time) module.Definition {
+	return module.Define[Config](
+		"lastactivity",
+		"Last activity (XEP-0012): server uptime, and when a user was last online, for their contacts",
+		[]module.Spec{{Name: "XEP-0012", Version: "2.0"}},
+		true,
+		nil,
+		func(ctx context.Context, h *module.Host, cfg *Config) error { return setup(ctx, h, cfg, now) },
+	).WithRequires("roster")
+}
 
-func setup(_ context.Context, h *module.Host, _ *Config) error {
+func setup(_ context.Context, h *module.Host, _ *Config, now func() time.Time) error {
 	kv := h.KV()
 	if kv == nil {
 		return errors.New("lastactivity: no database")
@@ -35,7 +38,7 @@ func setup(_ context.Context, h *module.Host, _ *Config) error {
 	if !ok {
 		return errors.New("lastactivity: the roster module provides no roster.Service")
 	}
-	l := &lasts{h: h, store: store{kv: kv}, roster: rs, started: clock(), avail: newAvailability()}
+	l := &lasts{h: h, store: store{kv: kv}, roster: rs, now: now, started: now(), avail: newAvailability()}
 	// XEP-0012 §5: the server's uptime; §3: a user's last logout, answered
 	// on the user's behalf.
 	if err := h.IQ("get", NS, "query", module.Server, l.uptime); err != nil {
