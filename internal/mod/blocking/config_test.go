@@ -5,6 +5,7 @@ import (
 
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/mod/blocking"
+	"github.com/parleyim/parley/internal/mod/modtest"
 )
 
 func TestConfig(t *testing.T) {
@@ -24,29 +25,7 @@ func TestConfig(t *testing.T) {
 			`test.yaml:4: modules.blocking.polite: unknown key; known keys: max_items`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(tc.yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := *blocking.Module.NewConfig().(*blocking.Config)
-			err = cfg.DecodeModule("blocking", &got)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("error %v, want %s", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-			if err := got.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
+		modtest.CheckConfig(t, blocking.Module, tc.name, tc.yaml, tc.want, tc.err)
 	}
 }
 

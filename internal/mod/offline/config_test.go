@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/mod/modtest"
 	"github.com/parleyim/parley/internal/mod/offline"
 )
 
@@ -28,29 +28,7 @@ func TestConfig(t *testing.T) {
 			`test.yaml:4: modules.offline.max_bytes: unknown key; known keys: max_messages`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(tc.yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := *offline.Module.NewConfig().(*offline.Config)
-			err = cfg.DecodeModule("offline", &got)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("error %v, want %s", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-			if err := got.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
+		modtest.CheckConfig(t, offline.Module, tc.name, tc.yaml, tc.want, tc.err)
 	}
 }
 

@@ -3,7 +3,7 @@ package roster_test
 import (
 	"testing"
 
-	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/mod/modtest"
 	"github.com/parleyim/parley/internal/mod/roster"
 )
 
@@ -26,29 +26,7 @@ func TestConfig(t *testing.T) {
 			`test.yaml:4: modules.roster.versioning: unknown key; known keys: max_items`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(tc.yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := *roster.Module.NewConfig().(*roster.Config)
-			err = cfg.DecodeModule("roster", &got)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("error %v, want %s", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-			if err := got.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
+		modtest.CheckConfig(t, roster.Module, tc.name, tc.yaml, tc.want, tc.err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/parleyim/parley/internal/config"
+	"github.com/parleyim/parley/internal/mod/modtest"
 	"github.com/parleyim/parley/internal/mod/vcard"
 )
 
@@ -25,29 +26,7 @@ func TestConfig(t *testing.T) {
 			`test.yaml:3: modules.vcard.max_photo: unknown key; known keys: max_size`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(tc.yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := *vcard.Module.NewConfig().(*vcard.Config)
-			err = cfg.DecodeModule("vcard", &got)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("error %v, want %s", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-			if err := got.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
+		modtest.CheckConfig(t, vcard.Module, tc.name, tc.yaml, tc.want, tc.err)
 	}
 }
 
