@@ -166,6 +166,30 @@ func (p *presences) broadcast(ctx context.Context, st *stanza.Stanza) {
 	}
 }
 
+// maxStoredRequest bounds a stored subscription request: a contact can
+// leave one per user, up to the roster's max_items, so what a stranger can
+// make the server keep stays small.
+const maxStoredRequest = 2048
+
+// storedRequest is what is kept of a subscription request until the user
+// answers it: the type, and the status (RFC 6121 §3.1.1) and nickname
+// (XEP-0172) a client shows with it, if they fit in maxStoredRequest.
+func storedRequest(el *xmlstream.Element) *xmlstream.Element {
+	out := xmlstream.New(ns.Client, stanza.Presence, "type", "subscribe")
+	for _, c := range el.Elements() {
+		if (c.Name.Space == ns.Client && c.Name.Local == "status") || (c.Name.Space == nsNick && c.Name.Local == "nick") {
+			out.AddChild(c)
+		}
+	}
+	if len(out.String()) > maxStoredRequest {
+		return xmlstream.New(ns.Client, stanza.Presence, "type", "subscribe")
+	}
+	return out
+}
+
+// nsNick is the namespace of XEP-0172 user nicknames.
+const nsNick = "http://jabber.org/protocol/nick"
+
 // pendingStanza rebuilds a stored subscription request.
 func (p *presences) pendingStanza(pi roster.PendingIn, user jid.JID) *stanza.Stanza {
 	el := xmlstream.New(ns.Client, stanza.Presence, "type", "subscribe")
@@ -252,7 +276,7 @@ func (p *presences) apply(ctx context.Context, user, contact jid.JID, req *stanz
 	case before.In && !after.In:
 		_, err = p.roster.RemovePendingIn(ctx, user, contact)
 	case !before.In && after.In:
-		err = p.roster.AddPendingIn(ctx, user, roster.PendingIn{JID: contact, Stanza: req.El.String()})
+		err = p.roster.AddPendingIn(ctx, user, roster.PendingIn{JID: contact, Stanza: storedRequest(req.El).String()})
 	}
 	return before, after, err
 }

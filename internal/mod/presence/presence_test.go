@@ -442,3 +442,38 @@ func TestRepeatedRequest(t *testing.T) {
 	alice.expect()
 	bob.expect()
 }
+
+// TestStoredRequestBounded: what a stranger's request makes the server
+// keep until the user answers is small — the status and nickname a client
+// shows, or nothing but the request when they are too big.
+func TestStoredRequestBounded(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	alice := login(t, srv, "alice", "a")
+	mallory := login(t, srv, "mallory", "m")
+	srv.CreateUser(t, "carol")
+	alice.send(`<presence type='subscribe' to='carol@` + srv.Domain + `'><status>hi</status><nick xmlns='http://jabber.org/protocol/nick'>Alice</nick><x xmlns='urn:example:junk'/></presence>`)
+	mallory.send(`<presence type='subscribe' to='carol@` + srv.Domain + `'><status>` + strings.Repeat("x", 10000) + `</status></presence>`)
+	alice.expect()
+	mallory.expect()
+	carol := login(t, srv, "carol", "c")
+	carol.send(`<presence/>`)
+	got := carol.drain()
+	var fromAlice, fromMallory *xmlstream.Element
+	for _, el := range got {
+		switch el.Attr("from") {
+		case alice.bare():
+			fromAlice = el
+		case mallory.bare():
+			fromMallory = el
+		}
+	}
+	if fromAlice == nil || fromMallory == nil {
+		t.Fatalf("stored requests not delivered: %s", dump(got))
+	}
+	if fromAlice.ChildText("jabber:client", "status") != "hi" || fromAlice.Child("http://jabber.org/protocol/nick", "nick") == nil || fromAlice.Child("urn:example:junk", "x") != nil {
+		t.Errorf("alice's stored request: %s", fromAlice)
+	}
+	if len(fromMallory.Elements()) != 0 {
+		t.Errorf("mallory's oversized request kept its children: %d bytes", len(fromMallory.String()))
+	}
+}
