@@ -62,6 +62,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML configuration file (default: built-in defaults)")
+	pprofAddr := fs.String("pprof", "", "serve Go's pprof profiles over HTTP on this loopback address (e.g. 127.0.0.1:6060), for profiling")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: parley serve [--config FILE]\n\nRuns the XMPP server until SIGINT or SIGTERM.\n\n")
 		fs.PrintDefaults()
@@ -86,6 +87,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *pprofAddr != "" {
+		stopProf, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley: --pprof: %v\n", err)
+			return 1
+		}
+		defer stopProf()
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)

@@ -61,25 +61,26 @@ type conn struct {
 	closing atomic.Pointer[stream.Error] // close requested by another goroutine
 
 	opened  bool // our stream header is out on the current stream
-	writing bool // the writer goroutine runs (after binding)
+	writing bool // writes go through the queue (after binding)
 
-	// Outbound queue, after binding. The channels exist from the start:
-	// the router may Deliver as soon as the session is in its table, a
-	// moment before the writer starts.
-	qmu     sync.Mutex
-	queue   []*stanza.Stanza
-	final   *stream.Error // written after the queue, then the writer stops
-	qclosed bool
-	wake    chan struct{}
-	wdone   chan struct{}
-	wbuf    []byte
+	// Outbound queue, after binding. The router may Deliver as soon as the
+	// session is in its table, a moment before writes through the queue
+	// are enabled. A flusher goroutine runs only while there is something
+	// to write: an idle session holds no goroutine but its reader.
+	qmu      sync.Mutex
+	queue    []*stanza.Stanza
+	final    *stream.Error // written after the queue, then writing stops
+	qclosed  bool
+	wenabled bool          // flushers may run (set by startWriter)
+	wrun     bool          // a flusher runs
+	wdone    chan struct{} // closed when the final write is done
 }
 
 var errClosing = errors.New("c2s: close requested")
 
 func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 	c := &conn{srv: s, nc: nc, raw: nc, directTLS: directTLS, since: time.Now(),
-		wake: make(chan struct{}, 1), wdone: make(chan struct{})}
+		wdone: make(chan struct{})}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
@@ -116,12 +117,18 @@ func (c *conn) Deliver(st *stanza.Stanza) bool {
 		return false
 	}
 	c.queue = append(c.queue, st)
+	c.kickLocked()
 	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	return true
+}
+
+// kickLocked starts a flusher if writing is enabled and none runs. qmu
+// is held.
+func (c *conn) kickLocked() {
+	if c.wenabled && !c.wrun {
+		c.wrun = true
+		go c.flush()
+	}
 }
 
 // serve runs the whole life of the connection on the calling goroutine.
@@ -202,11 +209,8 @@ func (c *conn) finish(se *stream.Error, peerClosed bool) {
 			se = &stream.Error{} // empty condition: just the closing tag
 		}
 		c.final = se
+		c.kickLocked()
 		c.qmu.Unlock()
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
 		select {
 		case <-c.wdone:
 		case <-time.After(c.srv.cfg.WriteTimeout):
@@ -358,59 +362,68 @@ func (c *conn) writeElement(e *xmlstream.Element) error {
 	return c.write(stream.AppendElement(nil, e, ns.Client))
 }
 
-// startWriter starts the writer goroutine once the session is bound and
-// wakes it for what is queued already.
+// startWriter enables writes through the queue once the session is
+// bound, and flushes what is queued already.
 func (c *conn) startWriter() {
 	c.writing = true
-	go c.writer()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	c.qmu.Lock()
+	c.wenabled = true
+	if len(c.queue) > 0 || c.final != nil {
+		c.kickLocked()
 	}
+	c.qmu.Unlock()
 }
 
-// writer owns writes to the socket after binding.
-func (c *conn) writer() {
-	defer close(c.wdone)
+// writeBufs recycles the flushers' write buffers across sessions, so that
+// an idle session keeps none.
+var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// flush writes what is queued until the queue is empty, then returns; a
+// Deliver that finds no flusher running starts another. It owns writes to
+// the socket after binding: at most one runs at a time (wrun).
+func (c *conn) flush() {
+	bp := writeBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			*bp = (*bp)[:0]
+			writeBufs.Put(bp)
+		}
+	}()
 	for {
-		<-c.wake
-		for {
-			c.qmu.Lock()
-			q := c.queue
-			c.queue = nil
-			final := c.final
+		c.qmu.Lock()
+		q := c.queue
+		c.queue = nil
+		final := c.final
+		if len(q) == 0 && final == nil {
+			c.wrun = false
 			c.qmu.Unlock()
-			if len(q) == 0 && final == nil {
-				break
-			}
-			buf := c.wbuf[:0]
-			for _, st := range q {
-				buf = st.El.Append(buf, ns.Client)
-			}
-			if final != nil {
-				if final.Condition != "" {
-					buf = stream.AppendError(buf, final)
-				} else {
-					buf = append(buf, stream.Close...)
-				}
-			}
-			err := c.write(buf)
-			if cap(buf) <= 64<<10 {
-				c.wbuf = buf[:0]
+			return
+		}
+		c.qmu.Unlock()
+		buf := (*bp)[:0]
+		for _, st := range q {
+			buf = st.El.Append(buf, ns.Client)
+		}
+		if final != nil {
+			if final.Condition != "" {
+				buf = stream.AppendError(buf, final)
 			} else {
-				c.wbuf = nil
+				buf = append(buf, stream.Close...)
 			}
-			if final != nil {
-				return
-			}
-			if err != nil {
-				c.requestClose(&stream.Error{Condition: stream.ConnectionTimeout, Text: "write failed"})
-				// Keep draining until finish sets final, so Deliver never
-				// fills the queue against a dead socket.
-				c.qmu.Lock()
-				c.qclosed = true
-				c.qmu.Unlock()
-			}
+		}
+		err := c.write(buf)
+		*bp = buf[:0]
+		if final != nil {
+			close(c.wdone)
+			return
+		}
+		if err != nil {
+			c.requestClose(&stream.Error{Condition: stream.ConnectionTimeout, Text: "write failed"})
+			// Keep draining until finish sets final, so Deliver never
+			// fills the queue against a dead socket.
+			c.qmu.Lock()
+			c.qclosed = true
+			c.qmu.Unlock()
 		}
 	}
 }
