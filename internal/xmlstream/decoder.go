@@ -241,6 +241,20 @@ func (d *Decoder) fail(err error) error {
 
 var framePool = sync.Pool{New: func() any { return new(Decoder) }}
 
+// ParseStored parses one element that this server serialized itself with
+// Append, typically read back from storage, with defaultNS in scope.
+// Append declares a prefix for each attribute namespace of an element and
+// names its prefixes nsN, so what it writes of an element the stream
+// limits accepted can hold up to twice the attributes, and slightly longer
+// names; the limits here allow for that, and for the size of b.
+func ParseStored(b []byte, defaultNS string) (*Element, error) {
+	return ParseFrame(b, defaultNS, Limits{
+		MaxStanzaBytes: len(b) + 1,
+		MaxAttrs:       2*defaultMaxAttrs + 1,
+		MaxNameLen:     defaultMaxNameLen + 16,
+	})
+}
+
 // ParseFrame parses exactly one complete element from b, which must hold
 // one element and nothing else but whitespace (RFC 7395 framing). The same
 // limits and restrictions apply as on a stream; defaultNS is the default

@@ -3,6 +3,7 @@ package xmlstream_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -1083,5 +1084,46 @@ func TestManyStanzasLargeBuffer(t *testing.T) {
 	} {
 		got, err := decodeAll(wrap(bytes.NewReader(b.Bytes())), xmlstream.Limits{})
 		checkStanzas(t, got, err, stanzaCase{want: want})
+	}
+}
+
+// TestParseStored: whatever the stream limits accept, Append writes in a
+// form ParseStored reads back — also when the attribute namespaces were
+// declared on an ancestor, so that Append adds a declaration per namespace.
+func TestParseStored(t *testing.T) {
+	var decls, uses, same strings.Builder
+	for i := range 63 {
+		fmt.Fprintf(&decls, " xmlns:p%d='urn:n%d'", i, i)
+		fmt.Fprintf(&uses, " p%d:a='%d'", i, i)
+		fmt.Fprintf(&same, " q:a%d='%d'", i, i)
+	}
+	longName := strings.Repeat("n", 254)
+	for _, stanza := range []string{
+		// 63 attributes in 63 namespaces declared on the parent: written
+		// again as 63 declarations and 63 attributes, plus the default
+		// namespace.
+		"<message" + decls.String() + "><x xmlns='urn:x'" + uses.String() + "/></message>",
+		// 63 attributes in one namespace: one declaration.
+		"<message xmlns:q='urn:q'><x" + same.String() + "/></message>",
+		// A name at the limit with a one-letter prefix.
+		"<message xmlns:q='urn:q'><x q:" + longName[:252] + "='v'/></message>",
+	} {
+		els, err := decodeAll(strings.NewReader(header+stanza), xmlstream.Limits{})
+		if err != io.EOF || len(els) != 1 {
+			t.Fatalf("the stream limits refuse %.60s...: %v", stanza, err)
+		}
+		b := els[0].Append(nil, nsClient)
+		got, err := xmlstream.ParseStored(b, nsClient)
+		if err != nil {
+			t.Fatalf("ParseStored(%.80s...): %v", b, err)
+		}
+		if !equal(got, els[0]) {
+			t.Errorf("round trip changed %.60s...", stanza)
+		}
+	}
+	// One declaration per namespace, however many attributes use it.
+	els, _ := decodeAll(strings.NewReader(header+"<message xmlns:q='urn:q'><x"+same.String()+"/></message>"), xmlstream.Limits{})
+	if b := string(els[0].Append(nil, nsClient)); strings.Count(b, "xmlns:") != 1 {
+		t.Errorf("%d declarations in %.120s...", strings.Count(b, "xmlns:"), b)
 	}
 }

@@ -1,6 +1,7 @@
 package xmlstream
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -235,6 +236,8 @@ func (e *Element) appendNS(buf []byte, parentNS string, pfx int) []byte {
 		buf = AppendEscapedAttr(buf, e.Name.Space)
 		buf = append(buf, '"')
 	}
+	var declared []string // attribute namespaces declared on e, prefix nsK for declared[K-first]
+	first := pfx + 1
 	for _, a := range e.Attrs {
 		buf = append(buf, ' ')
 		switch a.Name.Space {
@@ -242,15 +245,20 @@ func (e *Element) appendNS(buf []byte, parentNS string, pfx int) []byte {
 		case NSXML:
 			buf = append(buf, "xml:"...)
 		default:
-			// Declare a fresh prefix for this attribute's namespace.
-			pfx++
-			p := "ns" + itoa(pfx)
-			buf = append(buf, "xmlns:"...)
-			buf = append(buf, p...)
-			buf = append(buf, `="`...)
-			buf = AppendEscapedAttr(buf, a.Name.Space)
-			buf = append(buf, `" `...)
-			buf = append(buf, p...)
+			// A prefix per attribute namespace, declared once on e.
+			k := slices.Index(declared, a.Name.Space)
+			if k < 0 {
+				declared = append(declared, a.Name.Space)
+				k = len(declared) - 1
+				pfx++
+				buf = append(buf, "xmlns:ns"...)
+				buf = append(buf, itoa(first+k)...)
+				buf = append(buf, `="`...)
+				buf = AppendEscapedAttr(buf, a.Name.Space)
+				buf = append(buf, `" `...)
+			}
+			buf = append(buf, "ns"...)
+			buf = append(buf, itoa(first+k)...)
 			buf = append(buf, ':')
 		}
 		buf = append(buf, a.Name.Local...)

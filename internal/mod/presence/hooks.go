@@ -194,7 +194,7 @@ const nsNick = "http://jabber.org/protocol/nick"
 func (p *presences) pendingStanza(pi roster.PendingIn, user jid.JID) *stanza.Stanza {
 	el := xmlstream.New(ns.Client, stanza.Presence, "type", "subscribe")
 	if pi.Stanza != "" {
-		if parsed, err := xmlstream.ParseFrame([]byte(pi.Stanza), ns.Client, xmlstream.Limits{}); err == nil && parsed.Name.Local == stanza.Presence {
+		if parsed, err := xmlstream.ParseStored([]byte(pi.Stanza), ns.Client); err == nil && parsed.Name.Local == stanza.Presence {
 			el = parsed
 		}
 	}

@@ -32,7 +32,7 @@ func (s store) get(ctx context.Context, user jid.JID) (*xmlstream.Element, error
 	}
 	// The stored vCard passed the stream's limits when it was set; only
 	// its size may exceed the default stanza limit.
-	v, err := xmlstream.ParseFrame(b, NS, xmlstream.Limits{MaxStanzaBytes: len(b) + 1})
+	v, err := xmlstream.ParseStored(b, NS)
 	if err != nil {
 		return nil, fmt.Errorf("vcard: stored vcard of %s: %w", user, err)
 	}

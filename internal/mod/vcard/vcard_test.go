@@ -6,6 +6,7 @@ package vcard_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -180,3 +181,23 @@ type allEnabled struct{}
 
 func (allEnabled) ModuleEnabled(string, bool) bool { return true }
 func (allEnabled) DecodeModule(string, any) error  { return nil }
+
+// A vCard the stream accepted reads back, however many namespaced
+// attributes it carries: the stored copy declares a prefix per namespace.
+func TestPrefixedAttributesReadBack(t *testing.T) {
+	env := start(t, "")
+	alice := env.Login(t, "alice", "home")
+	var decls, attrs strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&decls, " xmlns:p%d='urn:x%d'", i, i)
+		fmt.Fprintf(&attrs, " p%d:a='%d'", i, i)
+	}
+	card := `<vCard xmlns='vcard-temp'` + decls.String() + `><FN` + attrs.String() + `>Alice</FN></vCard>`
+	alice.Send(t, `<iq type='set' id='s1'>`+card+`</iq>`)
+	alice.Expect(t, `<iq type='result' id='s1'/>`)
+	alice.Send(t, `<iq type='get' id='g1'><vCard xmlns='vcard-temp'/></iq>`)
+	got := alice.Next(t)
+	if fn := got.FirstChild().Child("vcard-temp", "FN"); fn == nil || len(fn.Attrs) != 40 || fn.Text() != "Alice" {
+		t.Fatalf("read back %s", got)
+	}
+}
