@@ -118,3 +118,35 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("uptime of a server started by this test = %d s", uptime)
 	}
 }
+
+// An account that removes itself (XEP-0077 §3.2) leaves no last activity
+// behind: its session ends after the modules deleted the account's data,
+// and that late logout is not recorded for a new account of the same name.
+func TestRemovedAccountLeavesNoRecord(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	alice := srv.User(t, "alice", "phone")
+	iq(t, alice, `<iq type='set'><query xmlns='jabber:iq:register'><remove/></query></iq>`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, err := alice.Recv(ctx); err != nil {
+			break // the stream ended (not-authorized)
+		}
+	}
+	// The session's close hooks run after its socket closed: wait until
+	// the server no longer lists it.
+	for len(srv.App.Sessions()) > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the removed account's session is still listed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.CreateUser(t, "alice")
+	cfg := srv.ClientConfig("alice")
+	cfg.Resource = "desk"
+	again := srv.Dial(t, cfg)
+	reply := iq(t, again, `<iq type='get' to='alice@`+srv.Domain+`'><query xmlns='jabber:iq:last'/></iq>`)
+	if reply.Attr("type") != "error" || reply.Child("jabber:client", "error").Child("urn:ietf:params:xml:ns:xmpp-stanzas", "item-not-found") == nil {
+		t.Fatalf("the new account has a last activity: %s", reply)
+	}
+}

@@ -79,6 +79,12 @@ func (l *lasts) offline(ctx context.Context, full jid.JID, status string) {
 	// The session may be ending: the write must not die with it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
+	// A session of an account being deleted ends after user.removed ran
+	// (it is kicked afterwards, or is the very session that asked): its
+	// record must not outlive the account.
+	if ok, err := l.h.Accounts().Exists(ctx, full.Domain(), full.Local()); err != nil || !ok {
+		return
+	}
 	if err := l.store.put(ctx, full.Bare(), record{Time: l.now().UTC(), Status: status}); err != nil {
 		l.h.Log().Error("recording a logout", "user", full.Bare().String(), "err", err)
 	}
