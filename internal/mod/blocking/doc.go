@@ -4,7 +4,9 @@
 //
 // A client reads the list with <blocklist/> (§3.2), adds JIDs with
 // <block/> (§3.3) and removes them with <unblock/> (§3.4), or removes
-// them all with an empty <unblock/> (§3.5), each an IQ with no 'to'. Every
+// them all with an <unblock/> without child elements (§3.5), each an IQ
+// with no 'to'. An <unblock/> whose children are none of them items
+// gets bad-request; it does not unblock all. Every
 // change is stored, then pushed as an IQ set from the user's bare JID to
 // each of the user's interested resources — those that fetched the list
 // in their session, as ejabberd and Prosody count them — and then
@@ -48,11 +50,15 @@
 //     sends its current presence (the last it broadcast) to each such
 //     contact that no remaining item blocks.
 //
-// The list lives in the module's own table (store.go, sqlstore.go); a
-// user's list is cached while the user has a session or while an
-// operation looks at it, and read from the store otherwise. A list that
-// cannot be read blocks nothing (the failure is logged). user.removed
-// deletes the list.
+// The list lives in the module's own table (store.go, sqlstore.go), read
+// once and then cached (users.go): while the user has a session, and
+// after that among the most recently used lists of users with none, up
+// to a bound (32768 empty lists, fewer long ones). Each change made
+// through the module is stored, then cached, so a check costs one read
+// lock of a shard of the table and no store call once the list is
+// cached. The module fails open: a list that cannot be read blocks
+// nothing (the failure is logged and not cached), so that a database
+// outage does not stop every stanza. user.removed deletes the list.
 //
 // Not implemented: privacy lists (XEP-0016) and their shared store (§5);
 // presence to JIDs the user sent directed presence to, on block and
@@ -60,6 +66,7 @@
 // notifying the blocked JID (§4 recommends "polite blocking", as here);
 // filtering user directory searches (§4); XEP-0377 spam reporting inside
 // <block/>, whose <report/> children are ignored. Enforcement covers what
-// this node routes; a clustered deployment will need the list on the node
-// that delivers.
+// this node routes, with the lists as this node changed them: a clustered
+// deployment will need the list on the node that delivers, and the
+// changes made on other nodes.
 package blocking

@@ -28,7 +28,13 @@ type env struct {
 	roster roster.Service
 }
 
-func start(t *testing.T, yaml string, extra ...module.Definition) *env {
+func start(t testing.TB, yaml string, extra ...module.Definition) *env {
+	t.Helper()
+	return startWith(t, yaml, blocking.Module, extra...)
+}
+
+// startWith is start with def in place of blocking.Module.
+func startWith(t testing.TB, yaml string, def module.Definition, extra ...module.Definition) *env {
 	t.Helper()
 	e := &env{}
 	grab := module.Define[struct{}]("rosteruser", "the test's handle on roster.Service", nil, true, nil,
@@ -40,13 +46,13 @@ func start(t *testing.T, yaml string, extra ...module.Definition) *env {
 			e.roster = rs
 			return nil
 		})
-	defs := append([]module.Definition{roster.Module, blocking.Module, grab}, extra...)
+	defs := append([]module.Definition{roster.Module, def, grab}, extra...)
 	e.Env = modtest.Start(t, modtest.Options{Config: yaml}, defs...)
 	return e
 }
 
 // login binds a session and fires session.bound, as c2s does.
-func (e *env) login(t *testing.T, user, resource string) *modtest.Session {
+func (e *env) login(t testing.TB, user, resource string) *modtest.Session {
 	t.Helper()
 	s := e.Login(t, user, resource)
 	hook.Run(context.Background(), e.Hooks, hook.SessionBound, &hook.SessionEvent{JID: s.JID(), Addr: s.Origin().Addr})
@@ -63,7 +69,7 @@ func (e *env) logout(s *modtest.Session) {
 // stamps 'from' (a missing 'to' means the account), runs the stanza.in
 // filters, and routes what they let through. Presence without 'to' is
 // never routed: its broadcast is the presence module's.
-func (e *env) send(t *testing.T, s *modtest.Session, xml string) {
+func (e *env) send(t testing.TB, s *modtest.Session, xml string) {
 	t.Helper()
 	el := modtest.Parse(t, xml)
 	el.SetAttr("from", s.JID().String())
@@ -84,7 +90,7 @@ func (e *env) send(t *testing.T, s *modtest.Session, xml string) {
 
 // route routes a stanza as a module would on someone's behalf (the
 // presence module's broadcast, a remote server's stanza): no stanza.in.
-func (e *env) route(t *testing.T, from, to, xml string) {
+func (e *env) route(t testing.TB, from, to, xml string) {
 	t.Helper()
 	st := stanza.New(modtest.Parse(t, xml), jid.MustParse(from), jid.MustParse(to))
 	_ = e.Router.Route(context.Background(), st)

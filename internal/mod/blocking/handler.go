@@ -23,6 +23,10 @@ var (
 	errForbidden = stanza.ErrForbidden.WithText("only the account itself may use its blocklist")
 	// §3.3: a block command names at least one JID.
 	errEmptyBlock = stanza.ErrBadRequest.WithText("a block command holds at least one item")
+	// §3.4, §3.5: an unblock command names JIDs with items, or is empty
+	// (unblock all); one whose children are all something else names
+	// nothing, and is not the empty command either.
+	errNoUnblockItem = stanza.ErrBadRequest.WithText("an unblock command holds items, or nothing to unblock all")
 	// §8 (schema): 'jid' is required on an item.
 	errNoJID = stanza.ErrBadRequest.WithText("an item has no jid")
 	// RFC 6120 §8.3.3.8: the 'jid' is not an XMPP address.
@@ -139,17 +143,24 @@ func (b *blocker) block(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza,
 }
 
 // unblock handles an unblock command: of the JIDs it names (XEP-0191
-// §3.4), or of all, when it names none (§3.5).
+// §3.4), or of all, when it has no child element at all (§3.5). Children
+// other than {urn:xmpp:blocking}item are ignored, as in a block command;
+// a command holding only such children names nothing and gets
+// bad-request, never the unblocking of all.
 func (b *blocker) unblock(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
 	user, err := b.owner(iq)
 	if err != nil {
 		return nil, err
 	}
-	js, err := items(iq.Payload())
+	cmd := iq.Payload()
+	js, err := items(cmd)
 	if err != nil {
 		return nil, err
 	}
-	all := len(js) == 0
+	all := len(cmd.Elements()) == 0
+	if !all && len(js) == 0 {
+		return nil, errNoUnblockItem
+	}
 	return b.change(ctx, iq, user, "unblock", all, func(cur list) ([]jid.JID, list, error) {
 		if all {
 			removed, err := b.store.UnblockAll(ctx, user)

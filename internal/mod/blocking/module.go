@@ -18,16 +18,22 @@ const (
 )
 
 // Module is the blocking module.
-var Module = module.Define(
-	"blocking",
-	"Blocking Command (XEP-0191): blocklists, their pushes, and blocked stanzas refused both ways",
-	[]module.Spec{{Name: "XEP-0191", Version: "1.3"}},
-	true,
-	defaults,
-	setup,
-).WithMigrations(Migrations...).WithRequires("roster")
+var Module = define(nil)
 
-func setup(_ context.Context, h *module.Host, cfg *Config) error {
+// define builds the module's Definition. wrap, if set, wraps the store
+// the module uses: the tests count the store's calls with it.
+func define(wrap func(Store) Store) module.Definition {
+	return module.Define(
+		"blocking",
+		"Blocking Command (XEP-0191): blocklists, their pushes, and blocked stanzas refused both ways",
+		[]module.Spec{{Name: "XEP-0191", Version: "1.3"}},
+		true,
+		defaults,
+		func(ctx context.Context, h *module.Host, cfg *Config) error { return setup(ctx, h, cfg, wrap) },
+	).WithMigrations(Migrations...).WithRequires("roster")
+}
+
+func setup(_ context.Context, h *module.Host, cfg *Config, wrap func(Store) Store) error {
 	db := h.DB()
 	if db == nil {
 		return errors.New("blocking: no database")
@@ -36,7 +42,11 @@ func setup(_ context.Context, h *module.Host, cfg *Config) error {
 	if !ok {
 		return errors.New("blocking: the roster module provides no roster.Service")
 	}
-	b := &blocker{h: h, store: NewSQLStore(db), roster: rs, maxItems: cfg.MaxItems}
+	var store Store = NewSQLStore(db)
+	if wrap != nil {
+		store = wrap(store)
+	}
+	b := &blocker{h: h, store: store, roster: rs, maxItems: cfg.MaxItems, users: newUsers()}
 	// XEP-0191 §3.1: the feature is the server's.
 	h.Feature(NS, module.Server)
 	// §3.2–§3.5: IQs with no 'to', answered for the account.

@@ -133,6 +133,10 @@ func TestCommandErrors(t *testing.T) {
 		{"one bad among good", block("x", "romeo@montague.net", "a@b@c"), "modify", "jid-malformed"},
 		{"unblock of a malformed jid", unblock("x", "romeo@"), "modify", "jid-malformed"},
 		{"unblock item without jid", `<iq type='set' id='x'><unblock xmlns='urn:xmpp:blocking'><item/></unblock></iq>`, "modify", "bad-request"},
+		// §3.5: only an <unblock/> with no child at all unblocks all; one
+		// whose children are not items names nothing to unblock.
+		{"unblock of foreign items only", `<iq type='set' id='x'><unblock xmlns='urn:xmpp:blocking'><item xmlns='urn:other' jid='iago@shakespeare.lit'/></unblock></iq>`, "modify", "bad-request"},
+		{"unblock of other elements only", `<iq type='set' id='x'><unblock xmlns='urn:xmpp:blocking'><jid>iago@shakespeare.lit</jid></unblock></iq>`, "modify", "bad-request"},
 		{"past max_items", block("x", "a@example.com", "b@example.com", "c@example.com"), "modify", "policy-violation"},
 		{"more than max_items at once", block("x", "a@example.com", "b@example.com", "c@example.com", "d@example.com"), "modify", "policy-violation"},
 		{"another account's list", `<iq type='get' id='x' to='bob@localhost'><blocklist xmlns='urn:xmpp:blocking'/></iq>`, "auth", "forbidden"},
