@@ -28,6 +28,7 @@ const (
 	maxStanzaBytesCap = 1 << 30 // offsets are kept in int32
 
 	readChunk   = 4 << 10  // initial buffer and typical read size
+	idleRead    = 512      // the read that waits between stanzas
 	shrinkAbove = 64 << 10 // scratch larger than this is dropped after use
 
 	nsXMLNS = "http://www.w3.org/2000/xmlns/"
@@ -136,6 +137,12 @@ type Decoder struct {
 	rootQName  string // root name as written, matched against the end tag
 	defNS      string
 	rootNS     []nsBinding
+
+	// small receives the first bytes after an idle wait, while buf and
+	// the scratch below are parked in pools (see park).
+	small  [idleRead]byte
+	parked bool
+	sc     *scratch // an empty holder for the next park
 
 	// Per-stanza scratch, reused.
 	arena []byte
@@ -340,6 +347,28 @@ func (d *Decoder) fill() error {
 	if d.r == nil {
 		return io.EOF
 	}
+	if d.buf == nil && d.parked {
+		// Between stanzas: wait with the small buffer, then take a real
+		// one for what came.
+		n, err := d.r.Read(d.small[:])
+		if n <= 0 || n > len(d.small) {
+			if err == nil && n == 0 {
+				return nil // no progress; the caller reads again
+			}
+			if err == nil {
+				err = errors.New("xmlstream: invalid count from Read")
+			}
+			if err == io.EOF {
+				d.rerr = err
+			}
+			return err
+		}
+		d.buf = bufPool.Get().(*[readChunk]byte)[:]
+		d.avail = copy(d.buf, d.small[:n])
+		d.rerr = err
+		d.clampEnd()
+		return nil
+	}
 	if d.avail == len(d.buf) {
 		if d.start > 0 {
 			n := copy(d.buf, d.buf[d.start:d.avail])
@@ -381,6 +410,61 @@ func (d *Decoder) fill() error {
 		}
 	}
 	return io.ErrNoProgress
+}
+
+// Pools for what an idle decoder parks: its read buffer and its
+// per-stanza scratch. A connection that sends nothing for a while then
+// holds only the small buffer of its pending read.
+var (
+	bufPool     = sync.Pool{New: func() any { return new([readChunk]byte) }}
+	scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+)
+
+// scratch holds a parked decoder's per-stanza slices. Only full holders
+// are put in scratchPool; a decoder keeps its emptied one.
+type scratch struct {
+	arena []byte
+	elems []elemRec
+	attrs []attrRec
+	nodes []nodeRec
+	out   []nodeRec
+	open  []openRec
+	raw   []rawAttr
+}
+
+// park returns the read buffer, which holds nothing unconsumed, and the
+// scratch to their pools before a read that may wait long.
+func (d *Decoder) park() {
+	if d.parked {
+		return
+	}
+	d.parked = true
+	if len(d.buf) == readChunk {
+		d.base += int64(d.start)
+		d.start, d.pos, d.end, d.avail = 0, 0, 0, 0
+		bufPool.Put((*[readChunk]byte)(d.buf))
+		d.buf = nil
+	}
+	sc := d.sc
+	if sc == nil {
+		sc = new(scratch)
+	}
+	d.sc = nil
+	*sc = scratch{d.arena[:0], d.elems[:0], d.attrs[:0], d.nodes[:0], d.out[:0], d.open[:0], d.raw[:0]}
+	scratchPool.Put(sc)
+	d.arena, d.elems, d.attrs, d.nodes, d.out, d.open, d.raw = nil, nil, nil, nil, nil, nil, nil
+}
+
+// unpark takes scratch from the pool again once input has arrived.
+func (d *Decoder) unpark() {
+	if !d.parked {
+		return
+	}
+	d.parked = false
+	sc := scratchPool.Get().(*scratch)
+	d.arena, d.elems, d.attrs, d.nodes, d.out, d.open, d.raw = sc.arena, sc.elems, sc.attrs, sc.nodes, sc.out, sc.open, sc.raw
+	*sc = scratch{}
+	d.sc = sc // kept, empty, for the next park
 }
 
 // need makes at least n bytes visible from d.pos.
@@ -736,10 +820,15 @@ func (d *Decoder) next() (*Element, error) {
 			break
 		}
 		d.start = d.pos // whitespace keepalives are dropped
+		if d.start == d.avail {
+			// Nothing buffered: the client may stay silent for hours.
+			d.park()
+		}
 		if err := d.fill(); err != nil {
 			return nil, err
 		}
 	}
+	d.unpark()
 	d.start = d.pos
 	d.clampEnd()
 	el, err := d.topLevel()

@@ -1127,3 +1127,38 @@ func TestParseStored(t *testing.T) {
 		t.Errorf("%d declarations in %.120s...", strings.Count(b, "xmlns:"), b)
 	}
 }
+
+// TestIdleWaits: between stanzas the decoder waits with a small read and
+// parks its buffers; stanzas longer than that read, arriving in pieces
+// after a wait, still come out whole and in order.
+func TestIdleWaits(t *testing.T) {
+	pr, pw := io.Pipe()
+	d := xmlstream.NewDecoder(pr, xmlstream.Limits{})
+	go func() {
+		defer pw.Close()
+		_, _ = pw.Write([]byte(header))
+		for i := range 5 {
+			body := strings.Repeat(strconv.Itoa(i), 300*(i+1))
+			st := "<message id='" + strconv.Itoa(i) + "'><body>" + body + "</body></message> "
+			for _, n := range []int{1, 511, 700, len(st)} {
+				if n > len(st) {
+					n = len(st)
+				}
+				_, _ = pw.Write([]byte(st[:n]))
+				st = st[n:]
+			}
+		}
+	}()
+	if _, err := d.ReadStreamStart(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		el, err := d.Next()
+		if err != nil {
+			t.Fatalf("stanza %d: %v", i, err)
+		}
+		if el.Attr("id") != strconv.Itoa(i) || el.ChildText(nsClient, "body") != strings.Repeat(strconv.Itoa(i), 300*(i+1)) {
+			t.Fatalf("stanza %d came out as %.80s", i, el)
+		}
+	}
+}

@@ -25,11 +25,23 @@ type resource struct {
 	directed map[jid.JID]bool
 }
 
-// table holds every local session's presence state, by bare JID. One
-// mutex guards it; nothing else is locked or called under it.
+// table holds every local session's presence state, by bare JID: a
+// short slice per user (a user has a few resources; a map each would cost
+// more memory per session than the state itself). One mutex guards it;
+// nothing else is locked or called under it.
 type table struct {
 	mu    sync.Mutex
-	users map[jid.JID]map[jid.JID]*resource
+	users map[jid.JID][]*resource
+}
+
+// get returns the state of full, or nil.
+func (t *table) get(full jid.JID) *resource {
+	for _, r := range t.users[full.Bare()] {
+		if r.full == full {
+			return r
+		}
+	}
+	return nil
 }
 
 // bind starts a fresh state for a session and returns the state of the
@@ -38,15 +50,18 @@ func (t *table) bind(full jid.JID, addr netip.AddrPort) (replaced *resource) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.users == nil {
-		t.users = make(map[jid.JID]map[jid.JID]*resource)
+		t.users = make(map[jid.JID][]*resource)
 	}
 	bare := full.Bare()
-	if t.users[bare] == nil {
-		t.users[bare] = make(map[jid.JID]*resource)
+	rs := t.users[bare]
+	for i, r := range rs {
+		if r.full == full {
+			rs[i] = &resource{full: full, addr: addr}
+			return r
+		}
 	}
-	replaced = t.users[bare][full]
-	t.users[bare][full] = &resource{full: full, addr: addr}
-	return replaced
+	t.users[bare] = append(rs, &resource{full: full, addr: addr})
+	return nil
 }
 
 // unbind removes a closed session's state and returns it, or nil when a
@@ -55,15 +70,22 @@ func (t *table) unbind(full jid.JID, addr netip.AddrPort) *resource {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	bare := full.Bare()
-	r := t.users[bare][full]
-	if r == nil || r.addr != addr {
-		return nil
+	rs := t.users[bare]
+	for i, r := range rs {
+		if r.full != full {
+			continue
+		}
+		if r.addr != addr {
+			return nil
+		}
+		if len(rs) == 1 {
+			delete(t.users, bare)
+		} else {
+			t.users[bare] = append(rs[:i:i], rs[i+1:]...)
+		}
+		return r
 	}
-	delete(t.users[bare], full)
-	if len(t.users[bare]) == 0 {
-		delete(t.users, bare)
-	}
-	return r
+	return nil
 }
 
 // setAvailable records a resource's broadcast presence and reports
@@ -71,7 +93,7 @@ func (t *table) unbind(full jid.JID, addr netip.AddrPort) *resource {
 func (t *table) setAvailable(full jid.JID, st *stanza.Stanza) (initial, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := t.users[full.Bare()][full]
+	r := t.get(full)
 	if r == nil {
 		return false, false
 	}
@@ -86,7 +108,7 @@ func (t *table) setAvailable(full jid.JID, st *stanza.Stanza) (initial, ok bool)
 func (t *table) setUnavailable(full jid.JID) (directed []jid.JID, wasAvailable bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := t.users[full.Bare()][full]
+	r := t.get(full)
 	if r == nil {
 		return nil, false
 	}
@@ -103,7 +125,7 @@ func (t *table) setUnavailable(full jid.JID) (directed []jid.JID, wasAvailable b
 func (t *table) direct(full, target jid.JID, available bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := t.users[full.Bare()][full]
+	r := t.get(full)
 	if r == nil {
 		return
 	}
