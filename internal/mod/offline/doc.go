@@ -36,20 +36,40 @@
 // Delivery: when a resource sends available presence with a non-negative
 // priority (XEP-0160 §2) — its initial presence (hook.SessionAvailable,
 // after the presence broadcast), or a presence that raises a negative
-// priority to zero or more — the stored messages are taken out of the
-// store in the order they were stored and routed to that resource's full
-// JID, their 'to' attribute unchanged. Taking is one transaction per batch
-// that deletes exactly the rows it returns, so two resources that become
-// available at once never both get a message, and a message stored
-// meanwhile stays for later. A message taken but still in the session's
-// queue when the session ends comes back through message.undelivered and
-// is stored again, its first stamp kept. Messages live in the database, so
-// they survive a restart. user.removed deletes them.
+// priority to zero or more — all its stored messages are taken out of the
+// store, DeliverBatch at a time in the order they were stored, and handed
+// to that resource's session with Router.Deliver, their 'to' attribute
+// unchanged. Deliver reaches that one session and applies none of the
+// rules of RFC 6121 §8.5.3.2, which are for stanzas a sender addresses: a
+// message the server accepted long ago is never bounced to its sender,
+// re-stored or dropped on the way out. Taking is one transaction per
+// batch that deletes exactly the rows it returns, so two resources that
+// become available at once never both get a message, and a message stored
+// meanwhile stays for later (or comes in a later batch).
+//
+// A session refuses what it is handed once it is closing or its queue is
+// full (a client that reads too slowly is then disconnected). The module
+// cannot wait for a busy queue to drain, so it delivers batch after batch
+// until the store is empty or the session refuses one: the refused message
+// and the rest of its batch are put back as they were (Store.Restore: same
+// ids, so the same order, ahead of anything stored since, and the same
+// stamps), and the next available presence brings them. A message the
+// session took but still had queued when it ended comes back through
+// message.undelivered and is stored again, at the end of the store, its
+// first stamp kept. Messages live in the database, so they survive a
+// restart. user.removed deletes them.
+//
+// Stamps: only this server writes a delay from one of its own domains. The
+// module's stanza.in listener removes, from every message a local client
+// sends, the urn:xmpp:delay children whose 'from' is a domain this server
+// hosts (or a resource of one): a client cannot make its recipient believe
+// the server held the message since a time of its choosing, nor keep the
+// real stamp off a stored message. So a delay from the recipient's domain
+// in a message reaching message.undelivered was written by this module, and
+// a message stored again keeps it.
 //
 // Not implemented: XEP-0013 flexible offline message retrieval; a quota in
 // bytes (max_messages bounds the count only); storing XEP-0079 error
-// messages; expiry of old messages. A resource gets at most
-// DeliverPerPresence messages per available presence (so that a large
-// store cannot overflow its session's queue); the rest wait for its next
-// initial presence or another resource's.
+// messages; expiry of old messages. Legacy XEP-0091 delays (jabber:x:delay)
+// a client sends are left alone: the module never writes one.
 package offline

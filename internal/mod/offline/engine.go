@@ -93,9 +93,10 @@ func hasContent(el *xmlstream.Element) bool {
 const StampLayout = "2006-01-02T15:04:05.000Z"
 
 // stamp returns el with a XEP-0203 delay from domain at t appended, or el
-// itself if it already has a delay from domain (a message stored again
-// after a session ended with it queued keeps its first stamp). el is not
-// changed.
+// itself if it already has a delay from domain: a message stored again
+// after a session ended with it queued keeps its first stamp. Only this
+// module writes such a delay: stripServerDelays removes the ones a client
+// sends. el is not changed.
 func stamp(el *xmlstream.Element, domain string, t time.Time) *xmlstream.Element {
 	for _, c := range el.Elements() {
 		if c.Name.Space == ns.Delay && c.Name.Local == "delay" && c.Attr("from") == domain {
@@ -107,6 +108,30 @@ func stamp(el *xmlstream.Element, domain string, t time.Time) *xmlstream.Element
 	out := el.ShallowCopy()
 	// Clipped, so that appending never writes into el's array.
 	out.Nodes = append(slices.Clip(el.Nodes), xmlstream.Node{El: d})
+	return out
+}
+
+// stripServerDelays returns el without its XEP-0203 delays whose 'from'
+// is a domain this server hosts (local reports which), or el itself if it
+// has none. Such a stamp says the server held the message (XEP-0160 §2):
+// a client that wrote one would make its recipient believe a false time,
+// and would keep this module from stamping the message if it is stored.
+// el is not changed.
+func stripServerDelays(el *xmlstream.Element, local func(domain string) bool) *xmlstream.Element {
+	forged := func(n xmlstream.Node) bool {
+		c := n.El
+		if c == nil || c.Name.Space != ns.Delay || c.Name.Local != "delay" {
+			return false
+		}
+		from, err := jid.Parse(c.Attr("from"))
+		// The server itself, or one of its resources.
+		return err == nil && from.Local() == "" && local(from.Domain())
+	}
+	if !slices.ContainsFunc(el.Nodes, forged) {
+		return el
+	}
+	out := el.ShallowCopy()
+	out.Nodes = slices.DeleteFunc(slices.Clone(el.Nodes), forged)
 	return out
 }
 
@@ -156,16 +181,18 @@ func (o *offline) bounce(ctx context.Context, st *stanza.Stanza, e *stanza.Error
 	}
 }
 
-// takeBatch is how many messages one transaction takes.
-const takeBatch = 100
-
-// deliver routes the stored messages of to's account to the resource to,
-// oldest first, up to DeliverPerPresence of them.
+// deliver hands the stored messages of to's account to the resource to,
+// oldest first, DeliverBatch at a time, until the store is empty. Each
+// goes to that session only (XEP-0160 §2), through Router.Deliver: the
+// delivery rules of RFC 6121 §8.5.3.2 are for stanzas a sender addressed,
+// and would bounce, re-store or drop messages the server accepted long
+// ago. When the session takes no more (it is closing, or its queue is
+// full and it closes itself), the rest of the batch is put back as it was
+// and delivery stops; the next available presence brings it.
 func (o *offline) deliver(ctx context.Context, to jid.JID) {
 	user := to.Bare()
-	left := DeliverPerPresence
-	for left > 0 {
-		msgs, err := o.store.Take(ctx, user, min(takeBatch, left))
+	for {
+		msgs, err := o.store.Take(ctx, user, DeliverBatch)
 		if err != nil {
 			if ctx.Err() != nil {
 				// The session is ending; the messages stay stored.
@@ -178,8 +205,7 @@ func (o *offline) deliver(ctx context.Context, to jid.JID) {
 		if len(msgs) == 0 {
 			return
 		}
-		left -= len(msgs)
-		for _, m := range msgs {
+		for i, m := range msgs {
 			st, err := parse(m.Stanza)
 			if err != nil {
 				o.h.Log().Error("dropping a stored offline message", "user", user.String(), "id", m.ID, "err", err)
@@ -188,9 +214,26 @@ func (o *offline) deliver(ctx context.Context, to jid.JID) {
 			// To the resource that sent the presence (XEP-0160 §2); the
 			// 'to' attribute stays as the sender wrote it.
 			st.To = to
-			_ = o.h.Router().Route(ctx, st)
+			if err := o.h.Router().Deliver(ctx, st); err != nil {
+				o.putBack(ctx, user, msgs[i:], err)
+				return
+			}
 		}
 	}
+}
+
+// putBack returns to the store the messages of a batch that the session
+// did not take, with their ids and stamps: they come out first next time.
+func (o *offline) putBack(ctx context.Context, user jid.JID, msgs []Message, cause error) {
+	// The session is ending; what it did not take is stored all the same.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := o.store.Restore(ctx, user, msgs); err != nil {
+		o.h.Log().Error("offline messages lost: the session did not take them and they could not be stored again",
+			"user", user.String(), "count", len(msgs), "err", err)
+		return
+	}
+	o.h.Log().Debug("offline delivery stopped; the rest stays stored", "user", user.String(), "count", len(msgs), "err", cause)
 }
 
 // storedLimits parse what the module itself stored: a stanza the stream

@@ -22,3 +22,6 @@ func Decide(el *xmlstream.Element) string {
 func Stamp(el *xmlstream.Element, domain string, t time.Time) *xmlstream.Element {
 	return stamp(el, domain, t)
 }
+
+// ModuleWithClock is the module stamping with the time from now.
+var ModuleWithClock = define

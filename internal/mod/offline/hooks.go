@@ -7,6 +7,7 @@ import (
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/module"
+	"github.com/parleyim/parley/internal/stanza"
 )
 
 // undelivered stores a message that no resource could take (RFC 6121
@@ -39,15 +40,43 @@ func (o *offline) available(ctx context.Context, ev *hook.SessionEvent) hook.Ver
 	return hook.Continue
 }
 
+// stanzaIn looks at what a local client sends, before it is routed: its
+// own presence, and the delay stamps of its messages. It never stops the
+// stanza.
+func (o *offline) stanzaIn(ctx context.Context, ev *hook.StanzaEvent) hook.Verdict {
+	if ev.Session.IsZero() {
+		return hook.Continue
+	}
+	switch {
+	case ev.Stanza.IsMessage():
+		o.ownMessage(ev)
+	case ev.Stanza.IsPresence():
+		o.ownPresence(ctx, ev)
+	}
+	return hook.Continue
+}
+
+// ownMessage removes from a message the delay stamps that claim to come
+// from this server (stripServerDelays): the stanza goes on as a copy
+// without them.
+func (o *offline) ownMessage(ev *hook.StanzaEvent) {
+	st := ev.Stanza
+	el := stripServerDelays(st.El, o.h.Router().IsLocal)
+	if el == st.El {
+		return
+	}
+	o.h.Log().Debug("removed a delay stamp in the server's name", "from", st.From.String())
+	ev.Stanza = &stanza.Stanza{El: el, From: st.From, To: st.To}
+}
+
 // ownPresence watches the priority of the presence a client broadcasts
 // (no 'to'; RFC 6121 §4.2, §4.4). Negative: its session gets no messages
 // yet. Raised from negative to zero or more: the session was available
-// already, so session.available will not fire — deliver now. It never
-// stops the stanza.
-func (o *offline) ownPresence(ctx context.Context, ev *hook.StanzaEvent) hook.Verdict {
+// already, so session.available will not fire — deliver now.
+func (o *offline) ownPresence(ctx context.Context, ev *hook.StanzaEvent) {
 	st := ev.Stanza
-	if !st.IsPresence() || st.El.Attr("to") != "" || ev.Session.IsZero() {
-		return hook.Continue
+	if st.El.Attr("to") != "" {
+		return
 	}
 	var addr netip.AddrPort
 	if org := module.OriginFrom(ctx); org != nil {
@@ -63,7 +92,6 @@ func (o *offline) ownPresence(ctx context.Context, ev *hook.StanzaEvent) hook.Ve
 			o.deliver(ctx, ev.Session)
 		}
 	}
-	return hook.Continue
 }
 
 // bound starts a session with no recorded priority, whatever a session

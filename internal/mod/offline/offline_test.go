@@ -392,3 +392,36 @@ func TestDisco(t *testing.T) {
 	}
 	t.Fatalf("no %s feature in %s", offline.Feature, reply)
 }
+
+// TestForgedStamp: a client cannot pass off its own time as the server's
+// (XEP-0203 from='<domain>'): the delay is removed from what it sends, so
+// a stored message gets the server's real stamp and no other, and a
+// message delivered at once carries no server stamp at all.
+func TestForgedStamp(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	d := srv.Domain
+	srv.CreateUser(t, "bob")
+	alice := srv.User(t, "alice", "home")
+	forged := `<delay xmlns='urn:xmpp:delay' from='` + d + `' stamp='2000-01-01T00:00:00Z'>Offline Storage</delay>`
+	before := time.Now().Add(-time.Second)
+	send(t, alice, `<message to='bob@`+d+`' id='f1'><body>stored</body>`+forged+`</message>`)
+	nothing(t, alice, d)
+	after := time.Now().Add(time.Second)
+
+	bob := srv.User(t, "bob", "laptop")
+	got := expect(t, bob, `<message id='f1'><body>stored</body><delay xmlns='urn:xmpp:delay' from='`+d+`' stamp='{any}'>Offline Storage</delay></message>`)
+	if n := len(got.Elements()); n != 2 {
+		t.Fatalf("want the body and one delay: %s", got)
+	}
+	if at := stampOf(t, got, d); at.Before(before) || at.After(after) {
+		t.Errorf("stamp %v, want the time it was stored, between %v and %v", at, before, after)
+	}
+	nothing(t, bob, d)
+
+	send(t, alice, `<message to='bob@`+d+`' id='f2' type='chat'><body>online</body>`+forged+`</message>`)
+	got = expect(t, bob, `<message id='f2' type='chat'><body>online</body></message>`)
+	if n := len(got.Elements()); n != 1 {
+		t.Fatalf("want the body only: %s", got)
+	}
+	nothing(t, bob, d)
+}

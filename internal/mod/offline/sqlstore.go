@@ -24,7 +24,7 @@ type SQLStore struct {
 	db *storage.DB
 
 	qCountUp, qLock, qInsert, qTake, qCountDown, qCountDrop, qCount string
-	qDeleteMessages, qDeleteCount                                   string
+	qCountAdd, qRestore, qDeleteMessages, qDeleteCount              string
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -33,6 +33,12 @@ var _ Store = (*SQLStore)(nil)
 func NewSQLStore(db *storage.DB) *SQLStore {
 	r := db.Rebind
 	const user = ` WHERE host = ? AND username = ?`
+	// PostgreSQL takes an id for a GENERATED ALWAYS column only when told
+	// to; SQLite takes it as it is.
+	overriding := ""
+	if db.Dialect == storage.Postgres {
+		overriding = ` OVERRIDING SYSTEM VALUE`
+	}
 	return &SQLStore{
 		db: db,
 		// Every write takes the user's count row first: on PostgreSQL its
@@ -50,6 +56,10 @@ func NewSQLStore(db *storage.DB) *SQLStore {
 		qTake: r(`DELETE FROM offline_messages WHERE id IN
 			(SELECT id FROM offline_messages` + user + ` ORDER BY id LIMIT ?)
 			RETURNING id, stored, stanza`),
+		qCountAdd: r(`INSERT INTO offline_counts (host, username, n) VALUES (?, ?, ?)
+			ON CONFLICT (host, username) DO UPDATE SET n = offline_counts.n + excluded.n`),
+		qRestore: r(`INSERT INTO offline_messages (id, host, username, stored, stanza)` +
+			overriding + ` VALUES (?, ?, ?, ?, ?)`),
 		qCountDown:      r(`UPDATE offline_counts SET n = n - ?` + user),
 		qCountDrop:      r(`DELETE FROM offline_counts` + user + ` AND n <= 0`),
 		qCount:          r(`SELECT n FROM offline_counts` + user),
@@ -135,6 +145,26 @@ func (s *SQLStore) Take(ctx context.Context, user jid.JID, n int) ([]Message, er
 		return 0
 	})
 	return out, nil
+}
+
+// Restore implements Store.
+func (s *SQLStore) Restore(ctx context.Context, user jid.JID, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	host, name := key(user)
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// The count row first, as every writer does.
+		if _, err := tx.ExecContext(ctx, s.qCountAdd, host, name, len(ms)); err != nil {
+			return s.db.MapErr(err)
+		}
+		for _, m := range ms {
+			if _, err := tx.ExecContext(ctx, s.qRestore, m.ID, host, name, m.Stored.UnixMicro(), m.Stanza); err != nil {
+				return s.db.MapErr(err)
+			}
+		}
+		return nil
+	})
 }
 
 // Count implements Store.

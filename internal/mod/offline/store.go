@@ -12,7 +12,8 @@ import (
 type Message struct {
 	// ID is assigned by the store when the message is put; a user's
 	// messages are taken in the order of their IDs, the order they were
-	// stored in. Callers' values are ignored.
+	// stored in, and an ID is never reused. Put ignores the caller's
+	// value; Restore keeps it.
 	ID int64
 	// Stored is when the message was stored; the store keeps it to the
 	// microsecond.
@@ -38,6 +39,12 @@ type Store interface {
 	// each message stored is returned by one Take at most, and only the
 	// messages returned are removed.
 	Take(ctx context.Context, user jid.JID, n int) ([]Message, error)
+	// Restore puts back messages that Take returned and that could not be
+	// delivered, as they were: their IDs, stored times and stanzas. Since
+	// IDs are never reused, they come out again in their first order and
+	// ahead of every message stored since. The limit does not apply: they
+	// were accepted already.
+	Restore(ctx context.Context, user jid.JID, ms []Message) error
 	// Count returns how many messages the user has.
 	Count(ctx context.Context, user jid.JID) (int, error)
 	// DeleteUser removes all the user's messages. Deleting what does not

@@ -330,3 +330,62 @@ func TestStoreConcurrentLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreRestore: messages taken and put back come out again as they
+// were — ids, times, stanzas — ahead of those stored meanwhile, and count
+// again, past the limit too.
+func TestStoreRestore(t *testing.T) {
+	store(t, func(t *testing.T, s *offline.SQLStore) {
+		ctx := context.Background()
+		for i := range 4 {
+			m := msg(fmt.Sprint(i))
+			m.Stored = m.Stored.Add(time.Duration(i) * time.Minute)
+			put(t, s, alice, m, 0)
+		}
+		taken, err := s.Take(ctx, alice, 4)
+		if err != nil || len(taken) != 4 {
+			t.Fatalf("Take = %v, %v", taken, err)
+		}
+		// Stored while the first two were being delivered.
+		later := put(t, s, alice, msg("later"), 0)
+		if err := s.Restore(ctx, alice, taken[2:]); err != nil {
+			t.Fatalf("Restore: %v", err)
+		}
+		if err := s.Restore(ctx, alice, nil); err != nil {
+			t.Fatalf("Restore of nothing: %v", err)
+		}
+		if n := count(t, s, alice); n != 3 {
+			t.Fatalf("Count = %d, want 3", n)
+		}
+		// Put back past the limit: they were accepted already.
+		if _, err := s.Put(ctx, alice, msg("over"), 3); !errors.Is(err, offline.ErrFull) {
+			t.Fatalf("Put at the limit: %v, want ErrFull", err)
+		}
+		got, err := s.Take(ctx, alice, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("Take = %+v, want 3 messages", got)
+		}
+		for i, want := range taken[2:] {
+			if got[i].ID != want.ID || !got[i].Stored.Equal(want.Stored) || got[i].Stanza != want.Stanza {
+				t.Errorf("message %d = %+v, want %+v", i, got[i], want)
+			}
+		}
+		if got[2].ID != later {
+			t.Errorf("last = %+v, want id %d", got[2], later)
+		}
+		// Put back over what the store already holds again.
+		put(t, s, alice, msg("new"), 0)
+		if err := s.Restore(ctx, alice, got[:1]); err != nil {
+			t.Fatalf("Restore: %v", err)
+		}
+		if n := count(t, s, alice); n != 2 {
+			t.Fatalf("Count = %d, want 2", n)
+		}
+		if first, err := s.Take(ctx, alice, 1); err != nil || len(first) != 1 || first[0].ID != got[0].ID {
+			t.Fatalf("first Take = %+v, %v; want id %d", first, err, got[0].ID)
+		}
+	})
+}
