@@ -265,20 +265,37 @@ func (c *conn) awaitClose() {
 }
 
 // undelivered hands messages still queued when the session ended back to
-// the router's undelivered path, so nothing accepted is lost.
+// the router's undelivered path (message.undelivered: offline storage),
+// so that an accepted message is not lost. Only the messages RFC 6121
+// §8.5.2 would store for an account with no resource go there: normal,
+// chat, and unknown types, which §5.2.2 treats as normal. The others are
+// dropped on purpose, as §8.5.3.2.1 allows for a resource that is gone: a
+// headline is time-sensitive, a groupchat message was for an occupant who
+// has left with the session, and an error is never stored or answered
+// (RFC 6120 §8.3.1). A message no listener took — the offline module is
+// off, could not store it, or refused it (a no-store hint) — is lost: the
+// count is logged as an error.
 func (c *conn) undelivered() {
 	c.qmu.Lock()
 	q := c.queue
 	c.queue = nil
 	c.qmu.Unlock()
+	lost := 0
 	for _, st := range q {
-		if st.IsMessage() {
-			t := st.Type()
-			if t == "" || t == "normal" || t == "chat" {
-				ev := &hook.StanzaEvent{Stanza: st}
-				hook.Run(c.ctx, c.srv.cfg.Hooks, hook.MessageUndelivered, ev)
-			}
+		if !st.IsMessage() {
+			continue
 		}
+		switch st.Type() {
+		case "headline", "groupchat", "error":
+			continue
+		}
+		ev := &hook.StanzaEvent{Stanza: st}
+		if hook.Run(c.ctx, c.srv.cfg.Hooks, hook.MessageUndelivered, ev) != hook.Handled {
+			lost++
+		}
+	}
+	if lost > 0 {
+		c.srv.log.Error("queued messages lost when the session ended", "jid", c.full.String(), "count", lost)
 	}
 }
 
