@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -30,6 +32,7 @@ type KV struct {
 	owner string
 
 	qGet, qPut, qDelete, qDeleteUser, qKeys string
+	qGetManyPrefix                          string // completed by getManyQuery
 }
 
 // NewKV returns the KV of owner on db, which must have been migrated with
@@ -49,6 +52,8 @@ func NewKV(db *DB, owner string) *KV {
 		qDelete:     r(`DELETE FROM user_kv` + row + ` AND kv_key = ?`),
 		qDeleteUser: r(`DELETE FROM user_kv` + row),
 		qKeys:       r(`SELECT kv_key FROM user_kv` + row),
+		// Rebound with its IN list, per call (getManyQuery).
+		qGetManyPrefix: `SELECT kv_key, value FROM user_kv` + row + ` AND kv_key IN (`,
 	}
 }
 
@@ -125,4 +130,83 @@ func (kv *KV) Keys(ctx context.Context, host, username string) ([]string, error)
 	// Sorted here: PostgreSQL's ORDER BY follows the database's collation.
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// getManyBatch is the most keys one GetMany query names: each is a bound
+// parameter, and both SQLite and PostgreSQL cap those (32766 and 65535).
+const getManyBatch = 500
+
+// GetMany returns the values of keys for the user host/username, read in
+// one query per getManyBatch keys. A key with no value is absent from the
+// map; a stored empty value is an empty, non-nil slice.
+func (kv *KV) GetMany(ctx context.Context, host, username string, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	for batch := range slices.Chunk(keys, getManyBatch) {
+		if err := kv.getMany(ctx, host, username, batch, out); err != nil {
+			return nil, fmt.Errorf("storage: kv %s get %d keys of %s@%s: %w", kv.owner, len(keys), username, host, err)
+		}
+	}
+	return out, nil
+}
+
+func (kv *KV) getMany(ctx context.Context, host, username string, keys []string, out map[string][]byte) error {
+	q := kv.qGetManyPrefix + strings.Repeat("?, ", len(keys)-1) + "?)"
+	args := make([]any, 0, 3+len(keys))
+	args = append(args, host, username, kv.owner)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := kv.db.SQL.QueryContext(ctx, kv.db.Rebind(q), args...)
+	if err != nil {
+		return kv.db.MapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return kv.db.MapErr(err)
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+	}
+	return kv.db.MapErr(rows.Err())
+}
+
+// KVWrite is one write of KV.Apply: Value stored under Key (nil stored as
+// empty, as Put does), or Key removed if Delete is set.
+type KVWrite struct {
+	Key    string
+	Value  []byte
+	Delete bool
+}
+
+// Apply makes writes for the user host/username in one transaction: all
+// of them, or none if one fails. They are made in order, so of several
+// writes to one key the last wins.
+func (kv *KV) Apply(ctx context.Context, host, username string, writes []KVWrite) error {
+	err := kv.db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, w := range writes {
+			var err error
+			if w.Delete {
+				_, err = tx.ExecContext(ctx, kv.qDelete, host, username, kv.owner, w.Key)
+			} else {
+				v := w.Value
+				if v == nil {
+					v = []byte{}
+				}
+				_, err = tx.ExecContext(ctx, kv.qPut, host, username, kv.owner, w.Key, v)
+			}
+			if err != nil {
+				return fmt.Errorf("key %q: %w", w.Key, kv.db.MapErr(err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: kv %s apply %d writes of %s@%s: %w", kv.owner, len(writes), username, host, err)
+	}
+	return nil
 }

@@ -220,6 +220,109 @@ func TestKV(t *testing.T) {
 	})
 }
 
+// Apply writes a batch in one transaction; GetMany reads many keys at
+// once.
+func TestKVBatches(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		vc, pr := kvEnv(t, db)
+
+		t.Run("apply", func(t *testing.T) {
+			mustPut(t, pr, "example.com", "alice", "old", []byte("1"))
+			mustPut(t, pr, "example.com", "alice", "gone", []byte("2"))
+			err := pr.Apply(ctx, "example.com", "alice", []storage.KVWrite{
+				{Key: "a", Value: []byte("first")},
+				{Key: "gone", Delete: true},
+				{Key: "old", Value: []byte("replaced")},
+				{Key: "a", Value: []byte("last")}, // the last write to a key wins
+				{Key: "empty"},
+				{Key: "never", Value: []byte("x")},
+				{Key: "never", Delete: true},
+				{Key: "absent", Delete: true}, // deleting what is not there is no error
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mustKeys(t, pr, "example.com", "alice"); !slices.Equal(got, []string{"a", "empty", "old"}) {
+				t.Fatalf("Keys = %q", got)
+			}
+			for k, want := range map[string]string{"a": "last", "old": "replaced", "empty": ""} {
+				if got := mustGet(t, pr, "example.com", "alice", k); got == nil || string(got) != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if err := pr.Apply(ctx, "example.com", "alice", nil); err != nil {
+				t.Errorf("Apply of nothing: %v", err)
+			}
+		})
+
+		t.Run("apply is all or nothing", func(t *testing.T) {
+			mustPut(t, pr, "example.com", "bob", "kept", []byte("1"))
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			err := pr.Apply(cctx, "example.com", "bob", []storage.KVWrite{{Key: "new", Value: []byte("x")}, {Key: "kept", Delete: true}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Apply with a cancelled context: %v", err)
+			}
+			if db.Dialect == storage.Postgres {
+				// PostgreSQL refuses NUL in text: the third write fails
+				// after two were made in the transaction.
+				err = pr.Apply(ctx, "example.com", "bob", []storage.KVWrite{
+					{Key: "new", Value: []byte("x")}, {Key: "kept", Delete: true}, {Key: "bad\x00key", Value: []byte("x")},
+				})
+				if err == nil {
+					t.Fatal("Apply of a key with NUL succeeded on PostgreSQL")
+				}
+			}
+			if got := mustKeys(t, pr, "example.com", "bob"); !slices.Equal(got, []string{"kept"}) {
+				t.Fatalf("Keys after failed Applies = %q, want [kept]", got)
+			}
+		})
+
+		t.Run("get many", func(t *testing.T) {
+			// More keys than one query names.
+			var keys []string
+			var writes []storage.KVWrite
+			for i := range 1201 {
+				k := fmt.Sprintf("{urn:k}%04d", i)
+				keys = append(keys, k)
+				if i%3 != 0 {
+					writes = append(writes, storage.KVWrite{Key: k, Value: []byte(k)})
+				}
+			}
+			if err := pr.Apply(ctx, "example.com", "carol", writes); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, pr, "example.com", "carol", "empty", nil)
+			mustPut(t, vc, "example.com", "carol", "{urn:k}0000", []byte("other owner"))
+			mustPut(t, pr, "example.com", "dave", "{urn:k}0000", []byte("other user"))
+			got, err := pr.GetMany(ctx, "example.com", "carol", append(keys, "empty", "missing"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(writes)+1 {
+				t.Errorf("GetMany returned %d values, want %d", len(got), len(writes)+1)
+			}
+			for i, k := range keys {
+				v, ok := got[k]
+				switch {
+				case i%3 == 0 && ok:
+					t.Errorf("%s = %q, want none", k, v)
+				case i%3 != 0 && string(v) != k:
+					t.Errorf("%s = %q, want %q", k, v, k)
+				}
+			}
+			if v, ok := got["empty"]; !ok || v == nil || len(v) != 0 {
+				t.Errorf("empty = %q (present %v, nil %v), want an empty slice", v, ok, v == nil)
+			}
+			none, err := pr.GetMany(ctx, "example.com", "carol", nil)
+			if err != nil || len(none) != 0 {
+				t.Errorf("GetMany of no keys = %v, %v", none, err)
+			}
+		})
+	})
+}
+
 func TestKVMigrations(t *testing.T) {
 	if len(storage.Migrations) != 1 {
 		t.Fatalf("storage.Migrations has %d migrations", len(storage.Migrations))

@@ -18,8 +18,9 @@ type Config struct {
 	// A larger one gets not-acceptable. Default 64KiB.
 	MaxSize config.Size `yaml:"max_size"`
 	// MaxElements is the most elements (distinct namespace and name) one
-	// user may store; a set that would store more gets policy-violation.
-	// Default 100.
+	// user may store, and the most children one get or set may hold; a
+	// query with more, or a set that would store more, gets
+	// policy-violation. Default 100.
 	MaxElements int `yaml:"max_elements"`
 }
 

@@ -3,12 +3,14 @@ package private
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/parleyim/parley/internal/config"
 	"github.com/parleyim/parley/internal/module"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
@@ -23,12 +25,27 @@ type privates struct {
 var (
 	// The IQ is for another user's storage.
 	errForbidden = stanza.ErrForbidden
-	// "Bad Format", which RFC 6120 §8.3.3.1 stanza errors call
-	// bad-request: the query has no child.
-	errNoChild = stanza.ErrBadRequest.WithText("the query names no element")
+	// A get without a child: "the server SHOULD return a 'Bad Format'
+	// error", the error table's condition for it, which RFC 6120
+	// §8.3.3.1 stanza errors call bad-request.
+	errGetNoChild = stanza.ErrBadRequest.WithText("the query names no element")
+	// A set without a child: "At least one child element with a proper
+	// namespace MUST be included; otherwise the server MUST respond with
+	// a 'Not Acceptable' error" (§2.3, Elements).
+	errSetNoChild = stanza.ErrNotAcceptable.WithText("the query holds no element to store")
 	// A child is not in a namespace of its own.
 	errNamespace = stanza.ErrNotAcceptable.WithText("an element must be qualified by its own namespace")
 )
+
+// errTooMany refuses a query with more children than a user may store
+// (max_elements) before any is looked at, so that one IQ cannot cost
+// thousands of reads or writes. It is the limit of max_elements, the
+// local policy RFC 6120 §8.3.3.12 names policy-violation for, which a
+// set storing too many names gets too; not-acceptable (§8.3.3.9) stays
+// for what is wrong with an element itself (its namespace, its size).
+func errTooMany(max int) *stanza.Error {
+	return stanza.ErrPolicyViolation.WithText(fmt.Sprintf("more than %d elements in one query", max))
+}
 
 // reserved are the namespaces a stored element may not be in (XEP-0049
 // §2.3: "a proper namespace"). A child that declares none is in
@@ -37,15 +54,19 @@ var reserved = map[string]bool{"": true, NS: true, ns.Client: true, ns.Server: t
 
 // children returns the query's children after the checks both get and set
 // make: the sender is the account (XEP-0049 §2.3, Security
-// Considerations), there is a child, and each has a proper namespace.
-func (p *privates) children(iq *stanza.Stanza) ([]*xmlstream.Element, error) {
+// Considerations), there is a child (else noChild), there are no more
+// than max_elements, and each has a proper namespace.
+func (p *privates) children(iq *stanza.Stanza, noChild *stanza.Error) ([]*xmlstream.Element, error) {
 	from := iq.From
 	if from.Local() == "" || !p.h.Router().IsLocal(from.Domain()) || iq.To.Bare() != from.Bare() {
 		return nil, errForbidden
 	}
 	els := iq.Payload().Elements()
 	if len(els) == 0 {
-		return nil, errNoChild
+		return nil, noChild
+	}
+	if len(els) > p.maxElements {
+		return nil, errTooMany(p.maxElements)
 	}
 	for _, e := range els {
 		if reserved[e.Name.Space] {
@@ -55,25 +76,32 @@ func (p *privates) children(iq *stanza.Stanza) ([]*xmlstream.Element, error) {
 	return els, nil
 }
 
-// get returns the stored element for each child named (XEP-0049 §2.3),
-// or the empty element when none is stored. The XEP asks clients for one
-// namespace per get; more are answered, in order.
+// get returns the stored element for each name the children give
+// (XEP-0049 §2.3), once per name, in the order named, or the empty
+// element when none is stored; all are read in one query. The XEP asks
+// clients for one namespace per get; more are answered.
 func (p *privates) get(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
-	els, err := p.children(iq)
+	els, err := p.children(iq, errGetNoChild)
 	if err != nil {
 		return nil, err
 	}
-	user := iq.From.Bare()
-	q := xmlstream.New(NS, "query")
+	var names []xmlstream.Name
 	for _, e := range els {
-		stored, err := p.store.get(ctx, user, e.Name)
-		if err != nil {
-			return nil, err
+		if !slices.Contains(names, e.Name) {
+			names = append(names, e.Name)
 		}
-		if stored == nil {
-			stored = xmlstream.New(e.Name.Space, e.Name.Local)
+	}
+	stored, err := p.store.getMany(ctx, iq.From.Bare(), names)
+	if err != nil {
+		return nil, err
+	}
+	q := xmlstream.New(NS, "query")
+	for i, n := range names {
+		e := stored[i]
+		if e == nil {
+			e = xmlstream.New(n.Space, n.Local)
 		}
-		q.AddChild(stored)
+		q.AddChild(e)
 	}
 	return stanza.Result(iq, q), nil
 }
@@ -83,29 +111,33 @@ func empty(e *xmlstream.Element) bool {
 	return len(e.Attrs) == 0 && len(e.Elements()) == 0 && strings.TrimSpace(e.Text()) == ""
 }
 
-// set stores each child under its qualified name (XEP-0049 §2.3). Every
-// child is checked before anything is written.
+// set stores each child under its qualified name (XEP-0049 §2.3); of
+// several children with one name, the last is stored. Every child is
+// checked before anything is written, and all are written in one
+// transaction.
 func (p *privates) set(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
-	els, err := p.children(iq)
+	els, err := p.children(iq, errSetNoChild)
 	if err != nil {
 		return nil, err
 	}
 	user := iq.From.Bare()
-	type write struct {
-		key string
-		val []byte // nil: delete
-	}
-	writes := make([]write, 0, len(els))
+	writes := make([]storage.KVWrite, 0, len(els))
+	at := make(map[string]int, len(els)) // key → its write
 	for _, e := range els {
-		w := write{key: key(e.Name)}
-		if !empty(e) {
-			w.val = encode(e)
-			if len(w.val) > p.maxSize {
+		w := storage.KVWrite{Key: key(e.Name), Delete: empty(e)}
+		if !w.Delete {
+			w.Value = encode(e)
+			if len(w.Value) > p.maxSize {
 				// RFC 6120 §8.3.3.9: the request does not meet the
 				// server's criteria.
 				return nil, stanza.ErrNotAcceptable.WithText(fmt.Sprintf("an element larger than %s", config.Size(p.maxSize)))
 			}
 		}
+		if i, ok := at[w.Key]; ok {
+			writes[i] = w
+			continue
+		}
+		at[w.Key] = len(writes)
 		writes = append(writes, w)
 	}
 	have, err := p.store.names(ctx, user)
@@ -114,7 +146,7 @@ func (p *privates) set(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, 
 	}
 	before := len(have)
 	for _, w := range writes {
-		have[w.key] = w.val != nil
+		have[w.Key] = !w.Delete
 	}
 	n := 0
 	for _, kept := range have {
@@ -127,15 +159,8 @@ func (p *privates) set(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, 
 	if n > p.maxElements && n > before {
 		return nil, stanza.ErrPolicyViolation.WithText(fmt.Sprintf("more than %d stored elements", p.maxElements))
 	}
-	for _, w := range writes {
-		if w.val == nil {
-			err = p.store.remove(ctx, user, w.key)
-		} else {
-			err = p.store.put(ctx, user, w.key, w.val)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := p.store.apply(ctx, user, writes); err != nil {
+		return nil, err
 	}
 	return stanza.Result(iq, nil), nil
 }

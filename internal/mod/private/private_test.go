@@ -137,7 +137,10 @@ func TestErrors(t *testing.T) {
 		name, typ, body, err string
 	}{
 		{"get without child", "get", ``, stanzaErr("modify", "bad-request", "the query names no element")},
-		{"set without child", "set", ``, stanzaErr("modify", "bad-request", "the query names no element")},
+		// §2.3: "At least one child element ... MUST be included;
+		// otherwise the server MUST respond with a 'Not Acceptable'
+		// error"; for a get the XEP asks for "Bad Format" instead.
+		{"set without child", "set", ``, stanzaErr("modify", "not-acceptable", "the query holds no element to store")},
 		{"get in no namespace of its own", "get", `<foo/>`, notAcceptable},
 		{"set in no namespace of its own", "set", `<foo>x</foo>`, notAcceptable},
 		{"set in the empty namespace", "set", `<foo xmlns=''>x</foo>`, notAcceptable},
@@ -196,8 +199,45 @@ func TestMaxElements(t *testing.T) {
 	// Deleting one and adding another in the same set keeps the count.
 	alice.Send(t, set("s4", `<b xmlns='urn:b'/><c xmlns='urn:c'>1</c>`))
 	alice.Expect(t, result("s4"))
-	alice.Send(t, get("g", `<a xmlns='urn:a'/><b xmlns='urn:b'/><c xmlns='urn:c'/>`))
-	expectQuery(t, alice, "g", `<a xmlns='urn:a'>2</a><b xmlns='urn:b'/><c xmlns='urn:c'>1</c>`)
+	alice.Send(t, get("g", `<a xmlns='urn:a'/><b xmlns='urn:b'/>`))
+	expectQuery(t, alice, "g", `<a xmlns='urn:a'>2</a><b xmlns='urn:b'/>`)
+	alice.Send(t, get("g", `<c xmlns='urn:c'/>`))
+	expectQuery(t, alice, "g", `<c xmlns='urn:c'>1</c>`)
+}
+
+// One query holds at most max_elements children, counted as sent
+// (same-named ones too), so that one IQ costs a bounded amount of work;
+// within that, each name is written or read once.
+func TestQuerySize(t *testing.T) {
+	env := start(t, "modules:\n  private: {max_elements: 3}\n")
+	alice := env.Login(t, "alice", "home")
+	tooMany := stanzaErr("modify", "policy-violation", "more than 3 elements in one query")
+	cases := []struct{ name, typ, body string }{
+		{"set of one name four times", "set", strings.Repeat(`<a xmlns='urn:a'>1</a>`, 4)},
+		{"set of four names", "set", `<a xmlns='urn:a'>1</a><b xmlns='urn:b'>1</b><c xmlns='urn:c'>1</c><d xmlns='urn:d'>1</d>`},
+		{"get of four", "get", strings.Repeat(`<a xmlns='urn:a'/>`, 4)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			alice.Send(t, `<iq type='`+tc.typ+`' id='e'>`+query(tc.body)+`</iq>`)
+			alice.Expect(t, `<iq type='error' id='e'>`+query(tc.body)+tooMany+`</iq>`)
+		})
+	}
+	alice.Send(t, get("g1", `<a xmlns='urn:a'/><b xmlns='urn:b'/>`))
+	expectQuery(t, alice, "g1", `<a xmlns='urn:a'/><b xmlns='urn:b'/>`)
+
+	// Of several children with one name, the last is stored.
+	alice.Send(t, set("s1", `<a xmlns='urn:a'>1</a><b xmlns='urn:b'>1</b><a xmlns='urn:a'>2</a>`))
+	alice.Expect(t, result("s1"))
+	alice.Send(t, set("s2", `<b xmlns='urn:b'/><b xmlns='urn:b'>2</b><a xmlns='urn:a'>3</a>`))
+	alice.Expect(t, result("s2"))
+	alice.Send(t, set("s3", `<c xmlns='urn:c'>1</c><c xmlns='urn:c'/>`))
+	alice.Expect(t, result("s3"))
+	// A get naming one element twice is answered once per name.
+	alice.Send(t, get("g2", `<b xmlns='urn:b'/><a xmlns='urn:a'/><b xmlns='urn:b'/>`))
+	expectQuery(t, alice, "g2", `<b xmlns='urn:b'>2</b><a xmlns='urn:a'>3</a>`)
+	alice.Send(t, get("g3", `<c xmlns='urn:c'/>`))
+	expectQuery(t, alice, "g3", `<c xmlns='urn:c'/>`)
 }
 
 // user.removed deletes what the removed user stored and nothing else.

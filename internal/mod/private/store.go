@@ -2,7 +2,6 @@ package private
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/parleyim/parley/internal/jid"
@@ -22,22 +21,32 @@ func key(n xmlstream.Name) string { return "{" + n.Space + "}" + n.Local }
 // namespace.
 func encode(e *xmlstream.Element) []byte { return e.Append(nil, "") }
 
-// get returns the element stored under n for user, or nil.
-func (s store) get(ctx context.Context, user jid.JID, n xmlstream.Name) (*xmlstream.Element, error) {
-	b, err := s.kv.Get(ctx, user.Domain(), user.Local(), key(n))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+// getMany returns the elements stored under names for user, in one
+// query: out[i] is the element of names[i], or nil.
+func (s store) getMany(ctx context.Context, user jid.JID, names []xmlstream.Name) ([]*xmlstream.Element, error) {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = key(n)
 	}
+	vals, err := s.kv.GetMany(ctx, user.Domain(), user.Local(), keys)
 	if err != nil {
 		return nil, fmt.Errorf("private: %w", err)
 	}
-	// It passed the stream's limits when it was set; only its size may
-	// exceed the default stanza limit.
-	e, err := xmlstream.ParseFrame(b, n.Space, xmlstream.Limits{MaxStanzaBytes: len(b) + 1})
-	if err != nil {
-		return nil, fmt.Errorf("private: stored %s of %s: %w", key(n), user, err)
+	out := make([]*xmlstream.Element, len(names))
+	for i, n := range names {
+		b, ok := vals[keys[i]]
+		if !ok {
+			continue
+		}
+		// It passed the stream's limits when it was set; only its size
+		// may exceed the default stanza limit.
+		e, err := xmlstream.ParseFrame(b, n.Space, xmlstream.Limits{MaxStanzaBytes: len(b) + 1})
+		if err != nil {
+			return nil, fmt.Errorf("private: stored %s of %s: %w", keys[i], user, err)
+		}
+		out[i] = e
 	}
-	return e, nil
+	return out, nil
 }
 
 // names returns the keys user has stored.
@@ -53,17 +62,10 @@ func (s store) names(ctx context.Context, user jid.JID) (map[string]bool, error)
 	return m, nil
 }
 
-// put stores b, an encoded element, under k for user.
-func (s store) put(ctx context.Context, user jid.JID, k string, b []byte) error {
-	if err := s.kv.Put(ctx, user.Domain(), user.Local(), k, b); err != nil {
-		return fmt.Errorf("private: %w", err)
-	}
-	return nil
-}
-
-// remove deletes what user stored under k, if anything.
-func (s store) remove(ctx context.Context, user jid.JID, k string) error {
-	if err := s.kv.Delete(ctx, user.Domain(), user.Local(), k); err != nil {
+// apply makes the writes of one set for user (encoded elements under
+// their keys, or deletions) in one transaction.
+func (s store) apply(ctx context.Context, user jid.JID, writes []storage.KVWrite) error {
+	if err := s.kv.Apply(ctx, user.Domain(), user.Local(), writes); err != nil {
 		return fmt.Errorf("private: %w", err)
 	}
 	return nil
