@@ -1039,7 +1039,7 @@ func TestElementString(t *testing.T) {
 			el: el("", "a", nil,
 				xmlstream.Attr{Name: xmlLang, Value: "en"},
 				xmlstream.Attr{Name: xmlstream.Name{Space: "urn:x", Local: "v"}, Value: "1"}),
-			want: `<a xml:lang="en" xmlns:ns1="urn:x" ns1:v="1"/>`,
+			want: `<a xmlns:ns1="urn:x" xml:lang="en" ns1:v="1"/>`,
 		},
 	}
 	for _, tc := range cases {
@@ -1160,5 +1160,33 @@ func TestIdleWaits(t *testing.T) {
 		if el.Attr("id") != strconv.Itoa(i) || el.ChildText(nsClient, "body") != strings.Repeat(strconv.Itoa(i), 300*(i+1)) {
 			t.Fatalf("stanza %d came out as %.80s", i, el)
 		}
+	}
+}
+
+// TestAppendHoists: attribute namespaces used below are declared once on
+// the element written, so a stanza the stream accepted comes out within
+// the same limits (here 40 namespaces declared on the message and used on
+// its body).
+func TestAppendHoists(t *testing.T) {
+	var decls, uses strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&decls, " xmlns:p%d='urn:n%d'", i, i)
+		fmt.Fprintf(&uses, " p%d:a='%d'", i, i)
+	}
+	in := "<message" + decls.String() + "><body" + uses.String() + ">hi</body><x xmlns='urn:x' p0:b='1'/></message>"
+	els, err := decodeAll(strings.NewReader(header+in), xmlstream.Limits{})
+	if err != io.EOF || len(els) != 1 {
+		t.Fatalf("decode: %v", err)
+	}
+	b := els[0].Append(nil, nsClient)
+	got, err := xmlstream.ParseFrame(b, nsClient, xmlstream.Limits{})
+	if err != nil {
+		t.Fatalf("ParseFrame(%.100s...): %v", b, err)
+	}
+	if !equal(got, els[0]) {
+		t.Errorf("round trip changed the stanza")
+	}
+	if n := strings.Count(string(b), "xmlns:"); n != 40 {
+		t.Errorf("%d namespace declarations, want 40", n)
 	}
 }

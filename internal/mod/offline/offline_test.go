@@ -425,3 +425,30 @@ func TestForgedStamp(t *testing.T) {
 	}
 	nothing(t, bob, d)
 }
+
+// TestPrefixedAttributes: a message the stream accepted is stored and
+// delivered, however many namespaced attributes it carries (the stored
+// copy declares a prefix per namespace, so it may hold twice as many
+// attributes as the stream allows).
+func TestPrefixedAttributes(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	d := srv.Domain
+	srv.CreateUser(t, "bob")
+	alice := srv.User(t, "alice", "home")
+	var decls, attrs strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&decls, " xmlns:p%d='urn:x%d'", i, i)
+		fmt.Fprintf(&attrs, " p%d:a='%d'", i, i)
+	}
+	// Raw: written again by Append, the body would declare its 40
+	// namespaces itself, which the stream refuses (80 attributes).
+	if err := alice.SendRaw(`<message to='bob@` + d + `' id='m1'` + decls.String() + `><body` + attrs.String() + `>hi</body></message>`); err != nil {
+		t.Fatal(err)
+	}
+	nothing(t, alice, d)
+	bob := srv.User(t, "bob", "laptop")
+	got := expect(t, bob, `<message id='m1'><body>hi</body><delay xmlns='urn:xmpp:delay' from='{any}' stamp='{any}'>Offline Storage</delay></message>`)
+	if body := got.Child("jabber:client", "body"); body == nil || len(body.Attrs) != 40 {
+		t.Fatalf("delivered %s", got)
+	}
+}
