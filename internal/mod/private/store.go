@@ -40,7 +40,7 @@ func (s store) getMany(ctx context.Context, user jid.JID, names []xmlstream.Name
 		}
 		// It passed the stream's limits when it was set; only its size
 		// may exceed the default stanza limit.
-		e, err := xmlstream.ParseFrame(b, n.Space, xmlstream.Limits{MaxStanzaBytes: len(b) + 1})
+		e, err := xmlstream.ParseStored(b, n.Space)
 		if err != nil {
 			return nil, fmt.Errorf("private: stored %s of %s: %w", keys[i], user, err)
 		}
