@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/jid"
@@ -56,6 +57,13 @@ var (
 	errLongGroup  = stanza.ErrNotAcceptable.WithText("a group name is too long")
 	errLongName   = stanza.ErrNotAcceptable.WithText("the name is too long")
 	errManyGroups = stanza.ErrNotAcceptable.WithText("the item is in too many groups")
+	// A name or group the roster could not push: an XML stream carries
+	// UTF-8 text of XML 1.0 characters only (RFC 6120 §11.1), and a push
+	// with anything else would break each interested client's stream.
+	// Roster sets cannot carry such text; other callers of the Service
+	// (the admin API) can.
+	errNameChars  = stanza.ErrNotAcceptable.WithText("the name holds a character XML cannot carry")
+	errGroupChars = stanza.ErrNotAcceptable.WithText("a group name holds a character XML cannot carry")
 	// §2.5.3: removing an item that is not there.
 	errNotFound = stanza.ErrItemNotFound.WithText("the item is not in the roster")
 	// RFC 6120 §8.3.3.12: a local limit (modules.roster.max_items).
@@ -236,6 +244,9 @@ func check(user jid.JID, it Item) (Item, error) {
 	if len(it.Name) > MaxNameBytes {
 		return Item{}, errLongName
 	}
+	if !xmlText(it.Name) {
+		return Item{}, errNameChars
+	}
 	if len(it.Groups) > MaxGroups {
 		return Item{}, errManyGroups
 	}
@@ -247,6 +258,8 @@ func check(user jid.JID, it Item) (Item, error) {
 			return Item{}, errEmptyGroup
 		case len(g) > MaxGroupBytes:
 			return Item{}, errLongGroup
+		case !xmlText(g):
+			return Item{}, errGroupChars
 		case i > 0 && groups[i-1] == g:
 			return Item{}, errDupGroup
 		}
@@ -263,6 +276,26 @@ func check(user jid.JID, it Item) (Item, error) {
 	}
 	it.Version = 0
 	return it, nil
+}
+
+// xmlText reports whether s is UTF-8 made of XML 1.0 characters only
+// (the Char production: tab, newline, carriage return, U+0020–U+D7FF,
+// U+E000–U+FFFD, U+10000–U+10FFFF), the text an XML stream can carry.
+func xmlText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r < 0x20:
+			if r != '\t' && r != '\n' && r != '\r' {
+				return false
+			}
+		case r >= 0xD800 && r < 0xE000, r == 0xFFFE, r == 0xFFFF:
+			return false
+		}
+	}
+	return true
 }
 
 // change is a stored change, for the hook fired after the lock is

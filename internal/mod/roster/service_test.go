@@ -202,6 +202,15 @@ func TestServiceErrors(t *testing.T) {
 		{roster.Item{JID: romeo, Groups: []string{"a", "a"}}, "bad-request"},
 		{roster.Item{JID: romeo, Name: strings.Repeat("n", roster.MaxNameBytes+1)}, "not-acceptable"},
 		{roster.Item{JID: alice}, "not-allowed"},
+		// RFC 6120 §11.1: only XML 1.0 characters, in UTF-8, can be
+		// pushed to a client.
+		{roster.Item{JID: romeo, Name: "evil\x00\x07name"}, "not-acceptable"},
+		{roster.Item{JID: romeo, Name: "bell\a"}, "not-acceptable"},
+		{roster.Item{JID: romeo, Name: "\xff\xfe"}, "not-acceptable"},
+		{roster.Item{JID: romeo, Name: "nonchar\uFFFE"}, "not-acceptable"},
+		{roster.Item{JID: romeo, Groups: []string{"ok", "esc\x1b[2J"}}, "not-acceptable"},
+		{roster.Item{JID: romeo, Groups: []string{"\x00"}}, "not-acceptable"},
+		{roster.Item{JID: romeo, Groups: []string{"bad\xc3"}}, "not-acceptable"},
 	}
 	for _, tc := range cases {
 		_, err := e.svc.Put(ctx, alice, tc.it)
