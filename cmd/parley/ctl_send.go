@@ -30,7 +30,9 @@ func ctlSend(ctx context.Context, e *ctlEnv, args []string) error {
 	case admin.OutcomeDelivered:
 		fmt.Fprintf(e.stdout, "sent a %s message to %s (%s)\n", res.Type, res.To, plural(res.Resources, "session"))
 	case admin.OutcomeOffline:
-		fmt.Fprintf(e.stdout, "%s is not online: the %s message waits in offline storage for the next login\n", res.To, res.Type)
+		// The server cannot tell whether the store accepted it (a full
+		// one refuses it): see admin.OutcomeOffline.
+		fmt.Fprintf(e.stdout, "%s is not online: the %s message went to offline storage for the next login, if the store accepted it\n", res.To, res.Type)
 	default:
 		why := "headlines are not stored"
 		if res.Type != admin.MessageHeadline {

@@ -27,7 +27,7 @@ func TestCtlSend(t *testing.T) {
 
 	// bob is not online: a normal message waits for him, a headline is
 	// dropped (RFC 6121 §8.5.2.2.1).
-	if out := ok(t, sock, "send", "bob@localhost", "welcome", "aboard"); out != "bob@localhost is not online: the normal message waits in offline storage for the next login\n" {
+	if out := ok(t, sock, "send", "bob@localhost", "welcome", "aboard"); out != "bob@localhost is not online: the normal message went to offline storage for the next login, if the store accepted it\n" {
 		t.Errorf("send to an offline account: %q", out)
 	}
 	if out := ok(t, sock, "send", "--headline", "bob@localhost", "gone", "tomorrow"); out != "bob@localhost is not online: the headline message was dropped (headlines are not stored)\n" {

@@ -159,7 +159,10 @@ func (p *api) send(w http.ResponseWriter, r *http.Request, log *slog.Logger) err
 	if n == 0 {
 		res.Outcome = OutcomeDropped
 		// The offline module is the listener of message.undelivered that
-		// keeps normal messages.
+		// keeps normal messages. Whether it kept this one cannot be told
+		// from here: Route returns nil either way, and a refusal (a full
+		// store, a failed write) is an error stanza to the server's own
+		// JID, which drops it. OutcomeOffline says so.
 		if typ == MessageNormal && slices.Contains(p.app.LoadedModules(), "offline") {
 			res.Outcome = OutcomeOffline
 		}

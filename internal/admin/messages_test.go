@@ -99,6 +99,28 @@ func TestSendOffline(t *testing.T) {
 	  <body>welcome</body><delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`)
 }
 
+// Offline storage that refuses a message (here: full) answers the sender,
+// the server's own JID, which drops the error; the API cannot see it.
+// "offline" means handed to offline storage, not stored: the second
+// message is reported as the first, and only the first is kept.
+func TestSendOfflineFullStore(t *testing.T) {
+	srv, c := start(t, "modules:\n  offline: {max_messages: 1}\n", nil)
+	ctx := t.Context()
+	srv.CreateUser(t, "bob")
+	var ids []string
+	for _, body := range []string{"first", "second"} {
+		res, err := c.Send(ctx, admin.MessageRequest{To: "bob@localhost", Body: body})
+		if err != nil || res.Outcome != admin.OutcomeOffline {
+			t.Fatalf("Send %q = %+v, %v; want offline", body, res, err)
+		}
+		ids = append(ids, res.ID)
+	}
+	bob := srv.User(t, "bob", "laptop")
+	expectQueued(t, bob, `<message type='normal' from='localhost' to='bob@localhost' id='`+ids[0]+`'>
+	  <body>first</body><delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`)
+	nothing(t, bob)
+}
+
 func TestSendOfflineStorageOff(t *testing.T) {
 	srv, c := start(t, "modules:\n  offline: false\n", nil)
 	srv.CreateUser(t, "bob")

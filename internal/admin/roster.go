@@ -76,6 +76,17 @@ func (p *api) rosterPut(w http.ResponseWriter, r *http.Request, log *slog.Logger
 	if err := readJSON(w, r, &req); err != nil {
 		return err
 	}
+	// The name and groups are pushed to the account's clients: text an
+	// XML stream cannot carry would break their streams (the roster
+	// module refuses it too; this names the character).
+	if err := checkText("roster name", req.Name); err != nil {
+		return err
+	}
+	for _, g := range req.Groups {
+		if err := checkText("group name", g); err != nil {
+			return err
+		}
+	}
 	groups := slices.Clone(req.Groups)
 	slices.Sort(groups)
 	change := RosterAdded

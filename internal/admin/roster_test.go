@@ -179,6 +179,10 @@ func TestRosterErrors(t *testing.T) {
 		{"add oneself", put("alice@localhost", "Alice@localhost", admin.RosterItemRequest{}), http.StatusBadRequest, "the account's own JID cannot be a roster item"},
 		{"add empty group", put("alice@localhost", "carol@localhost", admin.RosterItemRequest{Groups: []string{""}}), http.StatusBadRequest, "a group name is empty; leave the group out instead"},
 		{"add group twice", put("alice@localhost", "carol@localhost", admin.RosterItemRequest{Groups: []string{"a", "a"}}), http.StatusBadRequest, "the item lists a group twice"},
+		// RFC 6120 §11.1: pushed to clients, so XML 1.0 characters only.
+		{"add name with control characters", put("alice@localhost", "carol@localhost", admin.RosterItemRequest{Name: "evil\x00\x07name"}), http.StatusBadRequest, "the roster name holds the character U+0000, which XML cannot carry"},
+		{"add group with an escape", put("alice@localhost", "carol@localhost", admin.RosterItemRequest{Groups: []string{"ok", "esc\x1b[2J"}}), http.StatusBadRequest, "the group name holds the character U+001B, which XML cannot carry"},
+		{"update name with a non-character", put("alice@localhost", "bob@localhost", admin.RosterItemRequest{Name: "bob\uFFFF"}), http.StatusBadRequest, "the roster name holds the character U+FFFF, which XML cannot carry"},
 		{"remove absent item", del("alice@localhost", "carol@localhost"), http.StatusNotFound, "carol@localhost is not in the roster of alice@localhost"},
 		{"remove from unknown user", del("nobody@localhost", "bob@localhost"), http.StatusNotFound, "nobody@localhost is not registered"},
 		{"remove malformed contact", del("alice@localhost", "@localhost"), http.StatusBadRequest, `want a contact like user@host (a bare JID), got "@localhost"`},

@@ -154,9 +154,12 @@ const (
 	// resources that take messages (a bare JID: available with a
 	// non-negative priority, RFC 6121 §8.5.2.1.1).
 	OutcomeDelivered = "delivered"
-	// Offline: no resource could take a normal message, and it went to
-	// offline storage, which keeps it for the account's next login (the
-	// offline module; a full store refuses it).
+	// Offline: no resource could take a normal message, and it was
+	// handed to offline storage (the offline module), which keeps it for
+	// the account's next login if it can. Whether it did is not known
+	// here: a full store or a failed write is answered with an error to
+	// the sender, the server's own JID, which drops it. So this says
+	// "offline, if the store accepted it", not "stored".
 	OutcomeOffline = "offline"
 	// Dropped: no resource could take it, and the message is not kept:
 	// a headline (RFC 6121 §8.5.2.2.1), or a normal message while the
