@@ -38,8 +38,8 @@ func (s store) getMany(ctx context.Context, user jid.JID, names []xmlstream.Name
 		if !ok {
 			continue
 		}
-		// It passed the stream's limits when it was set; only its size
-		// may exceed the default stanza limit.
+		// It passed the stream's limits when it was set and was written
+		// again by Append: ParseStored allows for both.
 		e, err := xmlstream.ParseStored(b, n.Space)
 		if err != nil {
 			return nil, fmt.Errorf("private: stored %s of %s: %w", keys[i], user, err)
