@@ -62,10 +62,10 @@ type user struct {
 	bare jid.JID
 
 	// Guarded by the shard's mu.
-	inflight   int                   // operations holding the entry
-	res        map[jid.JID]*resource // bound sessions, by full JID
-	prev, next *user                 // in the shard's idle ring; nil when not idle
-	weight     int                   // while idle: 1 + the list's length
+	inflight   int         // operations holding the entry
+	res        []*resource // bound sessions (a few; a map each would cost more memory)
+	prev, next *user       // in the shard's idle ring; nil when not idle
+	weight     int         // while idle: 1 + the list's length
 
 	// used is set when a check reads the list of an idle entry, under
 	// the shard's read lock: eviction passes such an entry over once.
@@ -87,6 +87,7 @@ type user struct {
 
 // resource is one bound session of a user.
 type resource struct {
+	full jid.JID
 	addr netip.AddrPort // tells a session from a successor with the same JID
 	// interested: the session requested the blocklist (XEP-0191 §3.3:
 	// pushes go to the resources that did).
@@ -234,9 +235,12 @@ func (t *users) unbind(full jid.JID, addr netip.AddrPort) {
 	if u == nil {
 		return
 	}
-	if r := u.res[full]; r != nil && r.addr == addr {
-		delete(u.res, full)
-		s.settle(u)
+	for i, r := range u.res {
+		if r.full == full && r.addr == addr {
+			u.res = append(u.res[:i:i], u.res[i+1:]...)
+			s.settle(u)
+			return
+		}
 	}
 }
 
@@ -245,14 +249,17 @@ func (t *users) unbind(full jid.JID, addr netip.AddrPort) {
 // started before the module did); mu is held.
 func (s *shard) resource(full jid.JID, addr netip.AddrPort, fresh bool) *resource {
 	u := s.entry(full.Bare())
-	if u.res == nil {
-		u.res = make(map[jid.JID]*resource)
+	for i, r := range u.res {
+		if r.full == full {
+			if fresh {
+				r = &resource{full: full, addr: addr}
+				u.res[i] = r
+			}
+			return r
+		}
 	}
-	r := u.res[full]
-	if r == nil || fresh {
-		r = &resource{addr: addr}
-		u.res[full] = r
-	}
+	r := &resource{full: full, addr: addr}
+	u.res = append(u.res, r)
 	return r
 }
 
@@ -272,8 +279,10 @@ func (t *users) setPresence(full jid.JID, st *stanza.Stanza) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u := s.m[full.Bare()]; u != nil {
-		if r := u.res[full]; r != nil {
-			r.presence = st
+		for _, r := range u.res {
+			if r.full == full {
+				r.presence = st
+			}
 		}
 	}
 }
@@ -285,9 +294,9 @@ func (t *users) interested(bare jid.JID) []jid.JID {
 	s.mu.RLock()
 	var out []jid.JID
 	if u := s.m[bare]; u != nil {
-		for full, r := range u.res {
+		for _, r := range u.res {
 			if r.interested {
-				out = append(out, full)
+				out = append(out, r.full)
 			}
 		}
 	}

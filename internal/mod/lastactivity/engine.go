@@ -17,11 +17,16 @@ import (
 // take the successor's availability with it.
 type availability struct {
 	mu    sync.Mutex
-	users map[jid.JID]map[string]netip.AddrPort // bare JID → resource → address
+	users map[jid.JID][]availableSession // bare JID → its available sessions (a few; a map each would cost more)
+}
+
+type availableSession struct {
+	resource string
+	addr     netip.AddrPort
 }
 
 func newAvailability() *availability {
-	return &availability{users: make(map[jid.JID]map[string]netip.AddrPort)}
+	return &availability{users: make(map[jid.JID][]availableSession)}
 }
 
 // set marks the session full at addr available.
@@ -29,10 +34,14 @@ func (a *availability) set(full jid.JID, addr netip.AddrPort) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	bare := full.Bare()
-	if a.users[bare] == nil {
-		a.users[bare] = make(map[string]netip.AddrPort)
+	ss := a.users[bare]
+	for i := range ss {
+		if ss[i].resource == full.Resource() {
+			ss[i].addr = addr
+			return
+		}
 	}
-	a.users[bare][full.Resource()] = addr
+	a.users[bare] = append(ss, availableSession{full.Resource(), addr})
 }
 
 // unset marks the session full unavailable and reports whether it was
@@ -42,19 +51,22 @@ func (a *availability) unset(full jid.JID, addr netip.AddrPort) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	bare := full.Bare()
-	res, ok := a.users[bare]
-	if !ok {
-		return false
+	ss := a.users[bare]
+	for i := range ss {
+		if ss[i].resource != full.Resource() {
+			continue
+		}
+		if addr.IsValid() && ss[i].addr != addr {
+			return false
+		}
+		if len(ss) == 1 {
+			delete(a.users, bare)
+		} else {
+			a.users[bare] = append(ss[:i:i], ss[i+1:]...)
+		}
+		return true
 	}
-	got, ok := res[full.Resource()]
-	if !ok || (addr.IsValid() && got != addr) {
-		return false
-	}
-	delete(res, full.Resource())
-	if len(res) == 0 {
-		delete(a.users, bare)
-	}
-	return true
+	return false
 }
 
 // any reports whether the user has an available session.

@@ -134,7 +134,6 @@ func (c *conn) kickLocked() {
 // serve runs the whole life of the connection on the calling goroutine.
 func (c *conn) serve() {
 	defer c.cancel()
-	log := c.srv.log.With("addr", c.addr.String())
 	if c.directTLS {
 		if c.srv.cfg.TLS == nil {
 			c.raw.Close()
@@ -142,8 +141,8 @@ func (c *conn) serve() {
 		}
 		tc := tls.Server(c.raw, c.srv.cfg.TLS)
 		_ = c.raw.SetDeadline(c.negotiationDeadline())
-		if err := tc.HandshakeContext(c.ctx); err != nil {
-			log.Debug("direct TLS handshake failed", "err", err)
+		if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
+			c.srv.log.Debug("direct TLS handshake failed", "addr", c.addr.String(), "err", err)
 			c.raw.Close()
 			return
 		}
@@ -165,7 +164,7 @@ func (c *conn) serve() {
 	case errors.Is(err, io.EOF):
 	case errors.As(err, &se):
 	default:
-		log.Debug("connection ended", "err", err)
+		c.srv.log.Debug("connection ended", "addr", c.addr.String(), "err", err)
 	}
 	c.finish(se, false)
 }

@@ -250,7 +250,7 @@ func (c *conn) startTLS() error {
 	}
 	tc := tls.Server(c.raw, c.srv.cfg.TLS)
 	_ = c.raw.SetDeadline(c.negotiationDeadline())
-	if err := tc.HandshakeContext(c.ctx); err != nil {
+	if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 		// RFC 6120 §5.4.3.2: a failed handshake ends the TCP connection.
 		c.srv.log.Debug("STARTTLS handshake failed", "addr", c.addr.String(), "err", err)
 		return errHandshake
