@@ -60,6 +60,7 @@ type ctlOptions struct {
 	groups   []string // roster add --group, repeatable
 	headline bool     // send, announce --headline
 	subject  string   // send, announce --subject
+	dryRun   bool     // migrate --dry-run
 }
 
 const messageOptionsHelp = `  --headline       send a headline instead of a normal message: shown as a
@@ -94,13 +95,15 @@ name, without --group no group. Its subscription state is kept.
 	{"roster remove", "USER@HOST CONTACT", "remove a contact from a roster, cancelling the subscriptions", 2, 2, nil, "", ctlRosterRemove},
 	{"send", "USER@HOST[/RESOURCE] TEXT [OPTIONS]", "send a message from the server to an account or one of its sessions", 2, -1, messageOptions, messageOptionsHelp, ctlSend},
 	{"announce", "TEXT [OPTIONS]", "send a message from the server to every connected session", 1, -1, messageOptions, messageOptionsHelp, ctlAnnounce},
+	{"migrate", "[--dry-run]", "apply the database schema migrations this version needs (no server needed)", 0, 0, migrateOptions, migrateOptionsHelp, ctlMigrate},
 }
 
 func ctlUsage() string {
 	var b strings.Builder
 	b.WriteString(`Usage: parley ctl [--config FILE] [--socket PATH] COMMAND [ARGS]
 
-Administers a running Parley server through its admin socket.
+Administers a running Parley server through its admin socket; migrate
+works on the database of --config instead, with or without a server.
 
 Commands:
 `)
@@ -157,10 +160,11 @@ func (c *ctlCommand) usage() string {
 
 // ctlEnv is what a command works with.
 type ctlEnv struct {
-	client *admin.Client
-	opts   *ctlOptions
-	stdin  io.Reader
-	stdout io.Writer
+	client  *admin.Client
+	cfgPath string // --config, "" for none (migrate reads it)
+	opts    *ctlOptions
+	stdin   io.Reader
+	stdout  io.Writer
 }
 
 // ctl runs `parley ctl ARGS`; passwords not given as arguments are read
@@ -258,7 +262,7 @@ func runCtl(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
 	defer cancel()
-	e := &ctlEnv{client: admin.NewClient(path), opts: opts, stdin: stdin, stdout: stdout}
+	e := &ctlEnv{client: admin.NewClient(path), cfgPath: *cfgPath, opts: opts, stdin: stdin, stdout: stdout}
 	if err := cmd.run(ctx, e, args); err != nil {
 		return ctlFail(stderr, path, err)
 	}

@@ -97,7 +97,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "parley: %v\n", err)
+		fmt.Fprintf(stderr, "parley: %v\n", schemaHint(err))
 		return 1
 	}
 	if err := a.Start(ctx); err != nil {

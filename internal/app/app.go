@@ -65,19 +65,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err := module.CheckConfig(Modules, moduleConfig{cfg}); err != nil {
 		return nil, err
 	}
-	dsn := cfg.Storage.DSN
-	if cfg.Storage.Driver == "sqlite" && dsn == "" {
-		dsn = filepath.Join(cfg.DataDir, "parley.db")
-	}
-	octx, cancel := context.WithTimeout(ctx, max(cfg.Storage.ConnTimeout, time.Second))
-	db, err := storage.Open(octx, cfg.Storage.Driver, dsn, cfg.Storage.MaxConns)
-	cancel()
+	db, err := OpenStorage(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.db = db
 	log.Info("storage open", "driver", cfg.Storage.Driver, "where", db.String())
-	if err := db.Migrate(ctx, a.Migrations()); err != nil {
+	if err := db.Migrate(ctx, Migrations()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -130,11 +124,31 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
+// OpenStorage opens the database cfg names, with its pool options, within
+// storage.conn_timeout. It does not migrate: New does, and so does
+// `parley ctl migrate`, which works without a running server.
+func OpenStorage(ctx context.Context, cfg *config.Config) (*storage.DB, error) {
+	dsn := cfg.Storage.DSN
+	if cfg.Storage.Driver == "sqlite" && dsn == "" {
+		dsn = filepath.Join(cfg.DataDir, "parley.db")
+	}
+	octx, cancel := context.WithTimeout(ctx, max(cfg.Storage.ConnTimeout, time.Second))
+	defer cancel()
+	return storage.OpenWith(octx, cfg.Storage.Driver, dsn, storage.Options{
+		MaxConns:     cfg.Storage.MaxConns,
+		QueryTimeout: cfg.Storage.QueryTimeout,
+	})
+}
+
+// Migrations lists the schema migrations of the running server; see the
+// package function Migrations.
+func (a *App) Migrations() []storage.Migration { return Migrations() }
+
 // Migrations lists every schema migration the binary knows: the account
 // tables', storage's own (the generic KV) and those every module in
 // Modules declares, enabled or not, so that enabling a module later needs
 // no other step.
-func (a *App) Migrations() []storage.Migration {
+func Migrations() []storage.Migration {
 	ms := append([]storage.Migration(nil), auth.Migrations...)
 	ms = append(ms, storage.Migrations...)
 	for _, d := range Modules {

@@ -96,6 +96,10 @@ type Storage struct {
 	MaxConns int `yaml:"max_conns"`
 	// ConnTimeout bounds connecting to the database. Default 10s.
 	ConnTimeout time.Duration `yaml:"conn_timeout"`
+	// QueryTimeout bounds one exchange with a PostgreSQL server, so that
+	// a database that stops answering makes operations fail, not hang.
+	// Default 10s.
+	QueryTimeout time.Duration `yaml:"query_timeout"`
 }
 
 // Limits are the protective limits of DESIGN.md "Defaults that protect users".
@@ -147,7 +151,7 @@ func base() *Config {
 		DataDir: "./data",
 		Listen:  Listen{C2S: ":5222", C2STLS: ":5223"},
 		TLS:     TLS{Required: true},
-		Storage: Storage{Driver: "sqlite", MaxConns: 16, ConnTimeout: 10 * time.Second},
+		Storage: Storage{Driver: "sqlite", MaxConns: 16, ConnTimeout: 10 * time.Second, QueryTimeout: 10 * time.Second},
 		Limits: Limits{
 			RegistrationsPerIP: Rate{N: 5, Per: time.Minute},
 			LoginFailuresPerIP: Rate{N: 10, Per: time.Minute},

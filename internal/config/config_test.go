@@ -24,10 +24,11 @@ func TestDefault(t *testing.T) {
 		Listen:       config.Listen{C2S: ":5222", C2STLS: ":5223"},
 		TLS:          config.TLS{Required: true},
 		Storage: config.Storage{
-			Driver:      "sqlite",
-			DSN:         filepath.Join("data", "parley.db"),
-			MaxConns:    16,
-			ConnTimeout: 10 * time.Second,
+			Driver:       "sqlite",
+			DSN:          filepath.Join("data", "parley.db"),
+			MaxConns:     16,
+			ConnTimeout:  10 * time.Second,
+			QueryTimeout: 10 * time.Second,
 		},
 		Limits: config.Limits{
 			RegistrationsPerIP: config.Rate{N: 5, Per: time.Minute},
@@ -116,7 +117,7 @@ func TestParse(t *testing.T) {
 			"postgres",
 			"storage: {driver: postgres, dsn: \"postgres://parley@localhost/parley\", max_conns: 40, conn_timeout: 3s}",
 			func(c *config.Config) {
-				c.Storage = config.Storage{Driver: "postgres", DSN: "postgres://parley@localhost/parley", MaxConns: 40, ConnTimeout: 3 * time.Second}
+				c.Storage = config.Storage{Driver: "postgres", DSN: "postgres://parley@localhost/parley", MaxConns: 40, ConnTimeout: 3 * time.Second, QueryTimeout: 10 * time.Second}
 			},
 		},
 		{

@@ -108,6 +108,9 @@ func (c *Config) validate(lines map[string]int) error {
 	if c.Storage.ConnTimeout <= 0 {
 		return fail("storage.conn_timeout", "", "want a duration above zero")
 	}
+	if c.Storage.QueryTimeout <= 0 {
+		return fail("storage.query_timeout", "", "want a duration above zero")
+	}
 
 	l := c.Limits
 	for _, r := range []struct {

@@ -41,7 +41,8 @@ func (e *classified) Unwrap() []error { return []error{e.kind, e.err} }
 
 // MapErr classifies a driver error: sql.ErrNoRows becomes ErrNotFound, a
 // unique or primary key violation ErrConflict, and a failure to reach or
-// use the server (connection refused or lost, SQLite busy past
+// use the server in time (connection refused or lost, no answer within
+// the query timeout or the caller's deadline, SQLite busy past
 // busy_timeout, disk full) ErrUnavailable. The result wraps err, so its
 // message and its driver type stay available. Other errors, and nil, are
 // returned unchanged.
@@ -67,6 +68,10 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) {
 		// The caller gave up; the database may be fine.
 		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The database did not answer within the time the caller allowed.
+		return ErrUnavailable
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

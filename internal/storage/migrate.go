@@ -81,11 +81,15 @@ const migrateLockKey = 0x7061726c6579
 //
 // On PostgreSQL an advisory lock serializes concurrent Migrate calls, so
 // nodes of a cluster can all run it at start.
+//
+// Migrations are not bounded by the query timeout (Options.QueryTimeout):
+// one may rebuild a large table. ctx bounds them.
 func (db *DB) Migrate(ctx context.Context, ms []Migration) error {
 	plan, err := db.plan(ms)
 	if err != nil {
 		return err
 	}
+	defer db.unbounded()()
 	if err := db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := db.lockMigrations(ctx, tx); err != nil {
 			return err

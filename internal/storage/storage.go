@@ -22,15 +22,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers driver "sqlite"
 )
 
 // Dialect is the SQL dialect of a [DB].
@@ -63,7 +66,26 @@ const (
 	defaultPostgresConns = 16
 
 	pingTimeout = 10 * time.Second
+
+	// DefaultQueryTimeout bounds one round trip to a PostgreSQL server
+	// when Options.QueryTimeout is zero.
+	DefaultQueryTimeout = 10 * time.Second
 )
+
+// Options tunes the connection pool of [OpenWith].
+type Options struct {
+	// MaxConns caps the pool; <= 0 picks a default for the backend.
+	MaxConns int
+	// QueryTimeout bounds each exchange with a PostgreSQL server: from
+	// sending a request (a query, a connection's startup, a ping) to
+	// receiving the whole of its answer; it bounds the dial as well. A
+	// server that stops answering without closing the connection (a
+	// network partition, a hung host) makes the operation fail with
+	// ErrUnavailable after this long instead of holding its caller; the
+	// connection is then discarded. <= 0 means DefaultQueryTimeout.
+	// SQLite ignores it: its waits are bounded by busy_timeout.
+	QueryTimeout time.Duration
+}
 
 // sqlitePragmas are applied by the driver to every new connection.
 // _txlock=immediate makes BEGIN take the write lock at once, so two
@@ -90,6 +112,36 @@ type DB struct {
 
 	// where names the database in error messages, without secrets.
 	where string
+	// bound is the query timeout of PostgreSQL connections; nil for
+	// SQLite.
+	bound *queryBound
+}
+
+// queryBound is the query timeout of a pool's connections, lifted while
+// migrations run.
+type queryBound struct {
+	timeout   time.Duration
+	migrating atomic.Int32
+}
+
+// deadline returns the deadline of an exchange that starts now, zero for
+// none.
+func (b *queryBound) deadline() time.Time {
+	if b.migrating.Load() > 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(b.timeout)
+}
+
+// unbounded lifts the query timeout until the returned function is called:
+// a migration may rewrite a large table, which takes as long as it takes.
+// Only Migrate uses it, before the server serves anyone.
+func (db *DB) unbounded() (restore func()) {
+	if db.bound == nil {
+		return func() {}
+	}
+	db.bound.migrating.Add(1)
+	return func() { db.bound.migrating.Add(-1) }
 }
 
 // Open opens and pings a database. driver is "sqlite" or "postgres"
@@ -98,11 +150,16 @@ type DB struct {
 // URL or keyword/value form. maxConns caps the pool; <= 0 picks a default
 // for the backend.
 func Open(ctx context.Context, driver, dsn string, maxConns int) (*DB, error) {
+	return OpenWith(ctx, driver, dsn, Options{MaxConns: maxConns})
+}
+
+// OpenWith is Open with the pool options o.
+func OpenWith(ctx context.Context, driver, dsn string, o Options) (*DB, error) {
 	switch driver {
 	case "sqlite":
-		return openSQLite(ctx, dsn, maxConns)
+		return openSQLite(ctx, dsn, o.MaxConns)
 	case "postgres", "postgresql":
-		return openPostgres(ctx, dsn, maxConns)
+		return openPostgres(ctx, dsn, o)
 	}
 	return nil, fmt.Errorf("storage: unknown driver %q (want sqlite or postgres)", driver)
 }
@@ -157,15 +214,34 @@ func openSQLite(ctx context.Context, path string, maxConns int) (*DB, error) {
 	return db, nil
 }
 
-func openPostgres(ctx context.Context, dsn string, maxConns int) (*DB, error) {
+func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 	where := "postgres " + redact(dsn)
 	fail := func(err error) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", where, err)
 	}
-	sdb, err := sql.Open("pgx", dsn)
+	pc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return fail(err)
 	}
+	timeout := o.QueryTimeout
+	if timeout <= 0 {
+		timeout = DefaultQueryTimeout
+	}
+	if pc.ConnectTimeout <= 0 || pc.ConnectTimeout > timeout {
+		pc.ConnectTimeout = timeout
+	}
+	bound := &queryBound{timeout: timeout}
+	dial := pc.DialFunc
+	pc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &boundedConn{Conn: c, bound: bound}, nil
+	}
+	// Fallbacks (other hosts of a multi-host DSN) dial through DialFunc too.
+	sdb := stdlib.OpenDB(*pc)
+	maxConns := o.MaxConns
 	if maxConns <= 0 {
 		maxConns = defaultPostgresConns
 	}
@@ -173,12 +249,34 @@ func openPostgres(ctx context.Context, dsn string, maxConns int) (*DB, error) {
 	sdb.SetMaxIdleConns(maxConns)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	sdb.SetConnMaxLifetime(time.Hour)
-	db := &DB{SQL: sdb, Dialect: Postgres, where: where}
+	db := &DB{SQL: sdb, Dialect: Postgres, where: where, bound: bound}
 	if err := db.ping(ctx); err != nil {
 		sdb.Close()
 		return fail(err)
 	}
 	return db, nil
+}
+
+// boundedConn is a connection to a PostgreSQL server on which every write
+// arms a deadline: the server must take the request
+// and send the whole answer within timeout. The PostgreSQL protocol is request/answer and the driver
+// reads only while it awaits an answer, so a connection idle in the pool
+// is never read and the deadline set by its last write does no harm. A
+// read or write past the deadline fails with a timeout (a net.Error, which
+// MapErr classifies as ErrUnavailable) and the driver closes the
+// connection. Without this, a server that vanishes without closing its
+// sockets holds each caller until the kernel gives up on the connection,
+// which takes minutes.
+type boundedConn struct {
+	net.Conn
+	bound *queryBound
+}
+
+func (c *boundedConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetDeadline(c.bound.deadline()); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
 }
 
 func (db *DB) ping(ctx context.Context) error {

@@ -89,12 +89,43 @@ func openSQLite(tb testing.TB) *storage.DB {
 
 func openPostgres(tb testing.TB) *storage.DB {
 	tb.Helper()
+	dsn := PostgresDSN(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dsn := os.Getenv("PARLEY_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = DefaultPostgresDSN
+	db, err := storage.Open(ctx, "postgres", dsn, 0)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresServer returns the DSN of the test PostgreSQL server
+// (PARLEY_TEST_POSTGRES, else DefaultPostgresDSN), without a schema.
+func PostgresServer() string {
+	if dsn := os.Getenv("PARLEY_TEST_POSTGRES"); dsn != "" {
+		return dsn
+	}
+	return DefaultPostgresDSN
+}
+
+// PostgresDSN creates a fresh, empty schema on the test PostgreSQL server
+// and returns a DSN whose search_path is that schema, for tests that open
+// the database themselves (a whole server through its configuration). The
+// schema is dropped when tb ends, after the cleanups registered later
+// (close the database in one of those). It skips or fails tb as Open does
+// when the server is unavailable.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
+	return WithSearchPath(PostgresServer(), newSchema(tb, PostgresServer()))
+}
+
+// newSchema creates a schema on the server of dsn and drops it when tb
+// ends.
+func newSchema(tb testing.TB, dsn string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	admin, err := storage.Open(ctx, "postgres", dsn, 1)
 	if err != nil {
 		if strings.Contains(os.Getenv("PARLEY_TEST_REQUIRE"), "postgres") {
@@ -117,17 +148,12 @@ func openPostgres(tb testing.TB) *storage.DB {
 		}
 		admin.Close()
 	})
-	db, err := storage.Open(ctx, "postgres", withSearchPath(dsn, schema), 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return schema
 }
 
-// withSearchPath adds the search_path run-time parameter to a pgx DSN in
+// WithSearchPath adds the search_path run-time parameter to a pgx DSN in
 // either URL or keyword/value form.
-func withSearchPath(dsn, schema string) string {
+func WithSearchPath(dsn, schema string) string {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sep := "?"
 		if strings.Contains(dsn, "?") {
