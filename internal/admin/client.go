@@ -226,3 +226,58 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	return nil
 }
+
+// Export writes every local account of every host as a XEP-0227 document
+// to w.
+func (c *Client) Export(ctx context.Context, w io.Writer) error {
+	return c.raw(ctx, http.MethodGet, "/v1/export", nil, func(r io.Reader) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+}
+
+// Import sends a XEP-0227 document (with its xi:includes inlined, see
+// ReadPIEFile) to the server, which creates the accounts in it.
+func (c *Client) Import(ctx context.Context, doc []byte) (ImportResult, error) {
+	var res ImportResult
+	err := c.raw(ctx, http.MethodPost, "/v1/import", doc, func(r io.Reader) error {
+		return json.NewDecoder(r).Decode(&res)
+	})
+	return res, err
+}
+
+// raw is do for a body that is not JSON: in is sent as XML, the
+// response's body is handed to read.
+func (c *Client) raw(ctx context.Context, method, path string, in []byte, read func(io.Reader) error) error {
+	var body io.Reader
+	if in != nil {
+		body = bytes.NewReader(in)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://parley"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/xml")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%w on %s: %w", ErrNoServer, c.socket, err)
+		}
+		return fmt.Errorf("admin: %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("unexpected response %s from %s", resp.Status, c.socket)
+		}
+		return e
+	}
+	if err := read(resp.Body); err != nil {
+		return fmt.Errorf("admin: reading the response of %s %s: %w", method, path, err)
+	}
+	return nil
+}

@@ -57,6 +57,8 @@ func (p *api) handler(via string) http.Handler {
 	route("PUT /v1/users/{jid}/roster/{contact}", p.rosterPut)
 	route("DELETE /v1/users/{jid}/roster/{contact}", p.rosterDelete)
 	route("POST /v1/messages", p.send)
+	route("GET /v1/export", p.export)
+	route("POST /v1/import", p.importDoc)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Error{Message: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
 	}))

@@ -195,3 +195,18 @@ type AnnounceResult struct {
 	Type     string `json:"type"`
 	Sessions int    `json:"sessions"`
 }
+
+// ImportResult answers POST /v1/import (a XEP-0227 document).
+type ImportResult struct {
+	Imported []string     `json:"imported"` // the accounts created, in document order
+	Skipped  []ImportSkip `json:"skipped"`  // accounts left out, with why
+	// Notes say what was not imported of an imported account (the data
+	// of a module that is not enabled).
+	Notes []string `json:"notes"`
+}
+
+// ImportSkip is an account an import left out.
+type ImportSkip struct {
+	JID    string `json:"jid"`
+	Reason string `json:"reason"`
+}

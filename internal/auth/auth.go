@@ -191,3 +191,59 @@ func (a *Accounts) Lookup(host string) sasl.Lookup {
 		return c, nil
 	}
 }
+
+// Import creates an account with credentials that were derived elsewhere,
+// such as the SCRAM keys of an account moved from another server (XEP-0227
+// §2.3): the password is not known and need not be. Each set must be
+// complete (a salt, at least one iteration, keys of the hash's size), and
+// at least one must be given. ErrUserExists if the account exists.
+func (a *Accounts) Import(ctx context.Context, host, user string, creds map[sasl.Hash]sasl.Credentials) error {
+	host, user, err := Normalize(host, user)
+	if err != nil {
+		return err
+	}
+	if len(creds) == 0 {
+		return fmt.Errorf("%w: no credentials", ErrInvalidPassword)
+	}
+	for h, c := range creds {
+		if err := c.Check(h); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidPassword, err)
+		}
+	}
+	if err := a.store.Create(ctx, host, user, creds); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("%w: %s@%s", ErrUserExists, user, host)
+		}
+		return fmt.Errorf("auth: import %s@%s: %w", user, host, err)
+	}
+	return nil
+}
+
+// Credentials returns the stored credentials of an account, one set per
+// hash it has, for an export (XEP-0227 §2.3). ErrUnknownUser if the
+// account does not exist.
+func (a *Accounts) Credentials(ctx context.Context, host, user string) (map[sasl.Hash]sasl.Credentials, error) {
+	host, user, err := Normalize(host, user)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := a.store.Exists(ctx, host, user)
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up %s@%s: %w", user, host, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s@%s", ErrUnknownUser, user, host)
+	}
+	out := make(map[sasl.Hash]sasl.Credentials, len(sasl.Hashes))
+	for _, h := range sasl.Hashes {
+		c, err := a.store.Credentials(ctx, host, user, h)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: credentials of %s@%s: %w", user, host, err)
+		}
+		out[h] = c
+	}
+	return out, nil
+}

@@ -82,6 +82,23 @@ func (c Credentials) valid(h Hash) bool {
 		len(c.StoredKey) == h.size() && len(c.ServerKey) == h.size()
 }
 
+// Check reports what makes c unusable for hash h, for credentials that
+// come from outside the server (an import): an unknown hash, an empty
+// salt, no iterations, or keys that are not of the hash's size.
+func (c Credentials) Check(h Hash) error {
+	switch {
+	case h.size() == 0:
+		return fmt.Errorf("sasl: unsupported hash %q", string(h))
+	case len(c.Salt) == 0:
+		return fmt.Errorf("sasl: SCRAM-%s: empty salt", h)
+	case c.Iterations < 1:
+		return fmt.Errorf("sasl: SCRAM-%s: iteration count %d", h, c.Iterations)
+	case len(c.StoredKey) != h.size() || len(c.ServerKey) != h.size():
+		return fmt.Errorf("sasl: SCRAM-%s: want keys of %d bytes, got %d and %d", h, h.size(), len(c.StoredKey), len(c.ServerKey))
+	}
+	return nil
+}
+
 // NewSalt returns 16 random bytes.
 func NewSalt() []byte {
 	b := make([]byte, 16)

@@ -306,3 +306,28 @@ func (n *negatives) remove(j jid.JID, addr netip.AddrPort) bool {
 	delete(n.m, j)
 	return true
 }
+
+// Messages implements Service.
+func (o *offline) Messages(ctx context.Context, user jid.JID) ([]Message, error) {
+	ms, err := o.store.List(ctx, user.Bare())
+	if err != nil {
+		return nil, fmt.Errorf("offline: messages of %s: %w", user.Bare(), err)
+	}
+	return ms, nil
+}
+
+// Import implements Service.
+func (o *offline) Import(ctx context.Context, user jid.JID, ms []Message) error {
+	user = user.Bare()
+	for i, m := range ms {
+		if _, err := parse(m.Stanza); err != nil {
+			return fmt.Errorf("offline: import for %s, message %d: %w", user, i+1, err)
+		}
+	}
+	for i, m := range ms {
+		if _, err := o.store.Put(ctx, user, m, 0); err != nil {
+			return fmt.Errorf("offline: import for %s, message %d: %w", user, i+1, err)
+		}
+	}
+	return nil
+}

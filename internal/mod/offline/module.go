@@ -47,6 +47,9 @@ func setup(_ context.Context, h *module.Host, cfg *Config, now func() time.Time)
 		return errors.New("offline: no database")
 	}
 	o := &offline{h: h, store: NewSQLStore(db), max: cfg.MaxMessages, now: now, neg: newNegatives()}
+	if err := module.Provide[Service](h, o); err != nil {
+		return err
+	}
 	h.Feature(Feature, module.Server)
 	module.On(h, hook.MessageUndelivered, hook.Default, o.undelivered)
 	module.On(h, hook.SessionAvailable, hook.Default, o.available)

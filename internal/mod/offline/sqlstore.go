@@ -24,7 +24,7 @@ type SQLStore struct {
 	db *storage.DB
 
 	qCountUp, qLock, qInsert, qTake, qCountDown, qCountDrop, qCount string
-	qCountAdd, qRestore, qDeleteMessages, qDeleteCount              string
+	qCountAdd, qRestore, qDeleteMessages, qDeleteCount, qList       string
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -65,6 +65,7 @@ func NewSQLStore(db *storage.DB) *SQLStore {
 		qCount:          r(`SELECT n FROM offline_counts` + user),
 		qDeleteMessages: r(`DELETE FROM offline_messages` + user),
 		qDeleteCount:    r(`DELETE FROM offline_counts` + user),
+		qList:           r(`SELECT id, stored, stanza FROM offline_messages` + user + ` ORDER BY id`),
 	}
 }
 
@@ -192,4 +193,25 @@ func (s *SQLStore) DeleteUser(ctx context.Context, user jid.JID) error {
 		}
 		return nil
 	})
+}
+
+// List implements Store.
+func (s *SQLStore) List(ctx context.Context, user jid.JID) ([]Message, error) {
+	host, name := key(user)
+	rows, err := s.db.SQL.QueryContext(ctx, s.qList, host, name)
+	if err != nil {
+		return nil, s.db.MapErr(err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var us int64
+		if err := rows.Scan(&m.ID, &us, &m.Stanza); err != nil {
+			return nil, s.db.MapErr(err)
+		}
+		m.Stored = time.UnixMicro(us).UTC()
+		out = append(out, m)
+	}
+	return out, s.db.MapErr(rows.Err())
 }

@@ -45,9 +45,25 @@ type Store interface {
 	// ahead of every message stored since. The limit does not apply: they
 	// were accepted already.
 	Restore(ctx context.Context, user jid.JID, ms []Message) error
+	// List returns the user's messages, oldest first, without taking
+	// them (an export, XEP-0227 §5).
+	List(ctx context.Context, user jid.JID) ([]Message, error)
 	// Count returns how many messages the user has.
 	Count(ctx context.Context, user jid.JID) (int, error)
 	// DeleteUser removes all the user's messages. Deleting what does not
 	// exist is no error.
 	DeleteUser(ctx context.Context, user jid.JID) error
+}
+
+// Service is what the offline module offers the admin API (module.Lookup):
+// reading a user's stored messages and storing messages imported from
+// another server (XEP-0227 §5).
+type Service interface {
+	// Messages returns the user's stored messages, oldest first; they stay
+	// stored.
+	Messages(ctx context.Context, user jid.JID) ([]Message, error)
+	// Import appends ms to the user's messages in their order, keeping
+	// their Stored times; the quota does not apply (the old server
+	// accepted them). Each Stanza must be a message in jabber:client.
+	Import(ctx context.Context, user jid.JID, ms []Message) error
 }

@@ -27,6 +27,9 @@ func setup(_ context.Context, h *module.Host, cfg *Config) error {
 		return errors.New("private: no database")
 	}
 	p := &privates{h: h, store: store{kv: kv}, maxSize: int(cfg.MaxSize), maxElements: cfg.MaxElements}
+	if err := module.Provide[Service](h, p); err != nil {
+		return err
+	}
 	// The server answers for the account: no 'to', or a bare JID (the
 	// handlers refuse any but the sender's own).
 	if err := h.IQ("get", NS, "query", module.Account, p.get); err != nil {

@@ -3,8 +3,11 @@ package private
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parleyim/parley/internal/jid"
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
@@ -77,4 +80,60 @@ func (s store) removeUser(ctx context.Context, user jid.JID) error {
 		return fmt.Errorf("private: %w", err)
 	}
 	return nil
+}
+
+// Service is what the private module offers the admin API (module.Lookup),
+// for moving private XML between servers (XEP-0227 §7).
+type Service interface {
+	// Elements returns every element the user stored, sorted by key.
+	Elements(ctx context.Context, user jid.JID) ([]*xmlstream.Element, error)
+	// Import stores els for the user in one transaction, each under its
+	// qualified name, replacing what the user had under that name.
+	Import(ctx context.Context, user jid.JID, els []*xmlstream.Element) error
+}
+
+// Elements implements Service.
+func (p *privates) Elements(ctx context.Context, user jid.JID) ([]*xmlstream.Element, error) {
+	user = user.Bare()
+	have, err := p.store.names(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(have))
+	for k := range have {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	names := make([]xmlstream.Name, 0, len(keys))
+	for _, k := range keys {
+		space, local, ok := strings.Cut(strings.TrimPrefix(k, "{"), "}")
+		if !ok {
+			return nil, fmt.Errorf("private: stored key %q of %s", k, user)
+		}
+		names = append(names, xmlstream.Name{Space: space, Local: local})
+	}
+	els, err := p.store.getMany(ctx, user, names)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(els, func(e *xmlstream.Element) bool { return e == nil }), nil
+}
+
+// Import implements Service.
+func (p *privates) Import(ctx context.Context, user jid.JID, els []*xmlstream.Element) error {
+	writes := make([]storage.KVWrite, 0, len(els))
+	for _, e := range els {
+		if e.Name.Space == "" || e.Name.Space == NS || e.Name.Space == ns.Client {
+			return fmt.Errorf("private: import for %s: an element <%s/> in namespace %q cannot be stored (XEP-0049 §3)", user.Bare(), e.Name.Local, e.Name.Space)
+		}
+		w := storage.KVWrite{Key: key(e.Name), Value: encode(e)}
+		if len(w.Value) > p.maxSize {
+			return fmt.Errorf("private: import for %s: <%s xmlns='%s'/> is larger than modules.private.max_size", user.Bare(), e.Name.Local, e.Name.Space)
+		}
+		writes = append(writes, w)
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	return p.store.apply(ctx, user.Bare(), writes)
 }

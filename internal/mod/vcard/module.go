@@ -27,6 +27,9 @@ func setup(_ context.Context, h *module.Host, cfg *Config) error {
 		return errors.New("vcard: no database")
 	}
 	v := &vcards{h: h, store: store{kv: kv}, maxSize: int(cfg.MaxSize)}
+	if err := module.Provide[Service](h, v); err != nil {
+		return err
+	}
 	// XEP-0054 §3: the server answers for the account, whether the IQ is
 	// the user's own (no 'to', or the own bare JID) or another's.
 	if err := h.IQ("get", NS, "vCard", module.Account, v.get); err != nil {

@@ -54,3 +54,29 @@ func (s store) remove(ctx context.Context, user jid.JID) error {
 	}
 	return nil
 }
+
+// Service is what the vcard module offers the admin API (module.Lookup),
+// for moving vCards between servers (XEP-0227 §6).
+type Service interface {
+	// Get returns the user's vCard, or nil if none is stored.
+	Get(ctx context.Context, user jid.JID) (*xmlstream.Element, error)
+	// Set stores v, a <vCard xmlns='vcard-temp'/>, as the user's vCard.
+	Set(ctx context.Context, user jid.JID, v *xmlstream.Element) error
+}
+
+// Get implements Service.
+func (v *vcards) Get(ctx context.Context, user jid.JID) (*xmlstream.Element, error) {
+	return v.store.get(ctx, user.Bare())
+}
+
+// Set implements Service.
+func (v *vcards) Set(ctx context.Context, user jid.JID, el *xmlstream.Element) error {
+	if el == nil || el.Name.Space != NS || el.Name.Local != "vCard" {
+		return errors.New("vcard: want a <vCard xmlns='vcard-temp'/>")
+	}
+	b := encode(el)
+	if v.maxSize > 0 && len(b) > v.maxSize {
+		return fmt.Errorf("vcard: the vCard of %s has %d bytes, more than modules.vcard.max_size", user.Bare(), len(b))
+	}
+	return v.store.put(ctx, user.Bare(), b)
+}
