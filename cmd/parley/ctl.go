@@ -95,6 +95,8 @@ name, without --group no group. Its subscription state is kept.
 	{"roster remove", "USER@HOST CONTACT", "remove a contact from a roster, cancelling the subscriptions", 2, 2, nil, "", ctlRosterRemove},
 	{"send", "USER@HOST[/RESOURCE] TEXT [OPTIONS]", "send a message from the server to an account or one of its sessions", 2, -1, messageOptions, messageOptionsHelp, ctlSend},
 	{"announce", "TEXT [OPTIONS]", "send a message from the server to every connected session", 1, -1, messageOptions, messageOptionsHelp, ctlAnnounce},
+	{"export", "FILE", "write every account (credentials, rosters, offline messages, vCards, private XML) to a XEP-0227 file", 1, 1, nil, "", ctlExport},
+	{"import", "FILE...", "create the accounts of XEP-0227 files (from Parley, ejabberd or Prosody); existing ones are skipped", 1, -1, nil, "", ctlImport},
 	{"migrate", "[--dry-run]", "apply the database schema migrations this version needs (no server needed)", 0, 0, migrateOptions, migrateOptionsHelp, ctlMigrate},
 }
 
