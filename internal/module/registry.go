@@ -171,7 +171,13 @@ func (r *Registry) dispatch(ctx context.Context, st *stanza.Stanza, target Targe
 	reply, err := r.call(ctx, reg, st)
 	if err != nil {
 		var se *stanza.Error
-		if !errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
+		case errors.Is(err, storage.ErrUnavailable):
+			// The database is away for now: the client may retry.
+			r.svc.Log.Warn("storage unavailable", "module", reg.owner, "err", err)
+			se = stanza.ErrTemporaryFailure
+		default:
 			id := errID()
 			r.svc.Log.Error("module failed", "module", reg.owner, "err", err, "error_id", id)
 			se = stanza.ErrInternalServerError

@@ -2,12 +2,24 @@ package router
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/parleyim/parley/internal/hook"
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/storage"
 )
+
+// failure is the error a sender gets when routing failed on err: a
+// temporary internal-server-error when the database is unavailable (the
+// sender may retry, RFC 6120 §8.3.2), else internal-server-error.
+func failure(err error) *stanza.Error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return stanza.ErrTemporaryFailure
+	}
+	return stanza.ErrInternalServerError
+}
 
 // Route delivers st by its 'to' address. The sender's session has stamped
 // 'from'; a stanza without 'to' has already been addressed by the session
@@ -77,7 +89,7 @@ func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
 		// service-unavailable too (§8.5.1).
 		ok, err := r.userExists(ctx, st.To)
 		if err != nil {
-			r.Bounce(ctx, st, stanza.ErrInternalServerError)
+			r.Bounce(ctx, st, failure(err))
 			return err
 		}
 		if !ok {
@@ -102,7 +114,7 @@ func (r *Router) toBare(ctx context.Context, st *stanza.Stanza) error {
 		ok, err := r.userExists(ctx, st.To)
 		if err != nil {
 			if st.IsMessage() {
-				r.Bounce(ctx, st, stanza.ErrInternalServerError)
+				r.Bounce(ctx, st, failure(err))
 			}
 			return err
 		}
@@ -253,7 +265,7 @@ func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) error {
 		// the client addressed it.
 		ok, err := r.userExists(ctx, st.To)
 		if err != nil {
-			r.Bounce(ctx, st, stanza.ErrInternalServerError)
+			r.Bounce(ctx, st, failure(err))
 			return err
 		}
 		if !ok {

@@ -69,6 +69,13 @@ var (
 	ErrUnexpectedRequest     = &Error{Type: Wait, Condition: "unexpected-request"}
 )
 
+// ErrTemporaryFailure is internal-server-error of type wait (RFC 6120
+// §8.3.2, §8.3.3.8): the server could not process the stanza because a
+// part of it is down for now (its database), and the sender may retry
+// later. It is what a request that needs an unavailable store gets; a
+// fault that retrying will not fix is ErrInternalServerError (cancel).
+var ErrTemporaryFailure = &Error{Type: Wait, Condition: "internal-server-error"}
+
 // Element renders the <error/> child.
 func (e *Error) Element() *xmlstream.Element {
 	el := xmlstream.New(ns.Client, "error", "type", e.Type)

@@ -22,13 +22,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,22 +113,6 @@ type DB struct {
 	// bound is the query timeout of PostgreSQL connections; nil for
 	// SQLite.
 	bound *queryBound
-}
-
-// queryBound is the query timeout of a pool's connections, lifted while
-// migrations run.
-type queryBound struct {
-	timeout   time.Duration
-	migrating atomic.Int32
-}
-
-// deadline returns the deadline of an exchange that starts now, zero for
-// none.
-func (b *queryBound) deadline() time.Time {
-	if b.migrating.Load() > 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(b.timeout)
 }
 
 // unbounded lifts the query timeout until the returned function is called:
@@ -231,14 +213,7 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pc.ConnectTimeout = timeout
 	}
 	bound := &queryBound{timeout: timeout}
-	dial := pc.DialFunc
-	pc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &boundedConn{Conn: c, bound: bound}, nil
-	}
+	pc.DialFunc = bound.dialer(pc.DialFunc)
 	// Fallbacks (other hosts of a multi-host DSN) dial through DialFunc too.
 	sdb := stdlib.OpenDB(*pc)
 	maxConns := o.MaxConns
@@ -255,28 +230,6 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return fail(err)
 	}
 	return db, nil
-}
-
-// boundedConn is a connection to a PostgreSQL server on which every write
-// arms a deadline: the server must take the request
-// and send the whole answer within timeout. The PostgreSQL protocol is request/answer and the driver
-// reads only while it awaits an answer, so a connection idle in the pool
-// is never read and the deadline set by its last write does no harm. A
-// read or write past the deadline fails with a timeout (a net.Error, which
-// MapErr classifies as ErrUnavailable) and the driver closes the
-// connection. Without this, a server that vanishes without closing its
-// sockets holds each caller until the kernel gives up on the connection,
-// which takes minutes.
-type boundedConn struct {
-	net.Conn
-	bound *queryBound
-}
-
-func (c *boundedConn) Write(b []byte) (int, error) {
-	if err := c.Conn.SetDeadline(c.bound.deadline()); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(b)
 }
 
 func (db *DB) ping(ctx context.Context) error {
