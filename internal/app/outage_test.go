@@ -223,6 +223,14 @@ func testOutage(t *testing.T, mode string) {
 	bob := srv.User(t, "bob", "home")
 	srv.CreateUser(t, "carol") // offline throughout
 	srv.CreateUser(t, "dave")  // logs in during and after the outage
+	// erin is online with a negative priority only: a message to her bare
+	// JID goes to offline storage (RFC 6121 §8.5.2.1.1), without the
+	// router having to ask the database whether she exists.
+	srv.CreateUser(t, "erin")
+	erin := srv.Dial(t, srv.ClientConfig("erin"))
+	if err := erin.Send(xmlstream.New("jabber:client", "presence").AddChild(xmlstream.New("jabber:client", "priority").AddText("-1"))); err != nil {
+		t.Fatal(err)
+	}
 	carol := "carol@" + srv.Domain
 	if _, err := alice.IQ(within(t, 10*time.Second), rosterGet()); err != nil {
 		t.Fatalf("roster before the outage: %v", err)
@@ -258,6 +266,16 @@ func testOutage(t *testing.T, mode string) {
 			t.Fatalf("got %s, want the message bounced from %s", m.String(), carol)
 		}
 		wantTemporary(t, "bounce", client.ParseStanzaError(m))
+	})
+	t.Run("offline storage unavailable is a temporary error", func(t *testing.T) {
+		if err := alice.Send(chat("erin@"+srv.Domain, "for erin").SetAttr("id", "m2")); err != nil {
+			t.Fatal(err)
+		}
+		m := recvMessage(t, alice, bound, "for erin")
+		if m.Attr("type") != "error" || m.Attr("id") != "m2" {
+			t.Fatalf("got %s, want the message bounced", m.String())
+		}
+		wantTemporary(t, "offline bounce", client.ParseStanzaError(m))
 	})
 	t.Run("login is temporary-auth-failure", func(t *testing.T) {
 		_, err := client.Dial(within(t, bound), srv.ClientConfig("dave"))

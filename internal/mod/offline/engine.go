@@ -15,6 +15,7 @@ import (
 	"github.com/parleyim/parley/internal/module"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/stanza"
+	"github.com/parleyim/parley/internal/storage"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
@@ -159,6 +160,13 @@ func (o *offline) put(ctx context.Context, st *stanza.Stanza) decision {
 	case errors.Is(err, ErrFull):
 		o.h.Log().Debug("offline storage full", "user", user.String())
 		o.bounce(ctx, st, errFull)
+		return discard
+	case errors.Is(err, storage.ErrUnavailable):
+		// The database is away for now: the sender may try again later
+		// (RFC 6120 §8.3.2, type wait), rather than be told the user
+		// cannot take messages.
+		o.h.Log().Error("storing an offline message: storage unavailable", "user", user.String(), "err", err)
+		o.bounce(ctx, st, stanza.ErrTemporaryFailure)
 		return discard
 	case err != nil:
 		o.h.Log().Error("storing an offline message", "user", user.String(), "err", err)
