@@ -174,6 +174,10 @@ type Router interface {
 	// which Route would process again as if it came in. It fails when no
 	// such session takes it.
 	Deliver(ctx context.Context, st *stanza.Stanza) error
+	// BestAvailable returns the full JID of the user's local session that
+	// a message to the bare JID would reach first (available, highest
+	// non-negative priority), or false when there is none.
+	BestAvailable(bare jid.JID) (jid.JID, bool)
 	IsLocal(domain string) bool
 }
 

@@ -194,6 +194,23 @@ func (r *Router) Session(full jid.JID) Session {
 	return nil
 }
 
+// BestAvailable returns the full JID of the local session of bare that a
+// message to the bare JID would reach first: available, with the highest
+// non-negative priority (RFC 6121 §8.5.2.1.1), the earliest bound among
+// equals. It reports false when the user has no such session.
+func (r *Router) BestAvailable(bare jid.JID) (jid.JID, bool) {
+	var best Session
+	for _, s := range r.Sessions(bare) {
+		if s.Available() && s.Priority() >= 0 && (best == nil || s.Priority() > best.Priority()) {
+			best = s
+		}
+	}
+	if best == nil {
+		return jid.JID{}, false
+	}
+	return best.JID(), true
+}
+
 // All calls fn for every local session until fn returns false.
 func (r *Router) All(fn func(Session) bool) {
 	for i := range r.shards {

@@ -44,8 +44,14 @@
 // message the server accepted long ago is never bounced to its sender,
 // re-stored or dropped on the way out. Taking is one transaction per
 // batch that deletes exactly the rows it returns, so two resources that
-// become available at once never both get a message, and a message stored
-// meanwhile stays for later (or comes in a later batch).
+// become available at once never both get a message. A message stored
+// after the user became available (the router looked for a resource just
+// before; or a session ended with it queued) is delivered at once to the
+// user's best available resource, by the same Take: storing looks at the
+// router's table after the commit, and a session is marked available
+// before its own delivery starts, so no message waits for the next login.
+// When nothing is stored, the available presence costs one read of the
+// user's count row, no write transaction.
 //
 // A session refuses what it is handed once it is closing or its queue is
 // full (a client that reads too slowly is then disconnected). The module

@@ -172,6 +172,16 @@ func (o *offline) put(ctx context.Context, st *stanza.Stanza) decision {
 		o.h.Log().Error("storing an offline message", "user", user.String(), "err", err)
 		return refuse
 	}
+	// The user may have become available while the message was on its
+	// way here, and the delivery that available presence started may have
+	// looked at the store before this message was in it. Every session
+	// is marked available before that delivery starts, so looking now,
+	// after the commit, closes the gap: the message goes out at once
+	// rather than at the next login. Take hands each message out once,
+	// whichever delivery gets there first.
+	if to, ok := o.h.Router().BestAvailable(user); ok && !o.neg.has(to) {
+		o.deliver(ctx, to)
+	}
 	return keep
 }
 

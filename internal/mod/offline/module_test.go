@@ -14,6 +14,7 @@ import (
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/mod/modtest"
 	"github.com/parleyim/parley/internal/mod/offline"
+	"github.com/parleyim/parley/internal/module"
 	"github.com/parleyim/parley/internal/stanza"
 	"github.com/parleyim/parley/internal/xmlstream"
 )
@@ -75,22 +76,26 @@ func TestVerdicts(t *testing.T) {
 
 // TestStoredAgain: a stored message delivered to a session that ends
 // before writing it comes back through message.undelivered; it is stored
-// again with its first stamp only, and delivered to the next resource.
+// again with its first stamp only, and goes at once to the user's other
+// available resource, or to the next resource that becomes available.
 func TestStoredAgain(t *testing.T) {
 	env := modtest.Start(t, modtest.Options{}, offline.Module)
 	env.Login(t, "alice", "home")
 	if err := env.Accounts.Register(context.Background(), env.Domain, "bob", modtest.Password); err != nil {
 		t.Fatal(err)
 	}
-	msg := `<message from='alice@localhost/home' to='bob@localhost' id='m1'><body>hi</body></message>`
+	const (
+		msg    = `<message from='alice@localhost/home' to='bob@localhost' id='m1'><body>hi</body></message>`
+		stored = `<message from='alice@localhost/home' to='bob@localhost' id='m1'><body>hi</body>` +
+			`<delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`
+	)
 	if v := undelivered(t, env, "alice@localhost/home", "bob@localhost", msg); v != hook.Handled {
 		t.Fatalf("verdict %v", v)
 	}
 
 	phone := env.Login(t, "bob", "phone")
 	available(env, phone)
-	first := phone.Expect(t, `<message from='alice@localhost/home' to='bob@localhost' id='m1'><body>hi</body>`+
-		`<delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`)
+	first := phone.Expect(t, stored)
 	// Nothing left: a second resource gets nothing.
 	laptop := env.Login(t, "bob", "laptop")
 	available(env, laptop)
@@ -98,17 +103,54 @@ func TestStoredAgain(t *testing.T) {
 		t.Fatalf("laptop got %d stanzas: %v", n, env.Events())
 	}
 
-	// The phone's session ends with the message still queued.
+	// The phone's session ends with the message still queued: the laptop
+	// is available, so it gets the message at once.
 	phone.Close("connection-timeout", "")
 	if v := undelivered(t, env, "alice@localhost/home", "bob@localhost/phone", first.String()); v != hook.Handled {
 		t.Fatalf("verdict %v", v)
 	}
-	tablet := env.Login(t, "bob", "tablet")
-	available(env, tablet)
-	again := tablet.Expect(t, `<message from='alice@localhost/home' to='bob@localhost' id='m1'><body>hi</body>`+
-		`<delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`)
+	again := laptop.Expect(t, stored)
 	if a, b := first.Child("urn:xmpp:delay", "delay").Attr("stamp"), again.Child("urn:xmpp:delay", "delay").Attr("stamp"); a != b {
 		t.Errorf("stamp changed from %s to %s", a, b)
+	}
+
+	// With no resource left, it waits for the next one.
+	laptop.Close("connection-timeout", "")
+	if v := undelivered(t, env, "alice@localhost/home", "bob@localhost/laptop", again.String()); v != hook.Handled {
+		t.Fatalf("verdict %v", v)
+	}
+	tablet := env.Login(t, "bob", "tablet")
+	available(env, tablet)
+	last := tablet.Expect(t, stored)
+	if a, b := first.Child("urn:xmpp:delay", "delay").Attr("stamp"), last.Child("urn:xmpp:delay", "delay").Attr("stamp"); a != b {
+		t.Errorf("stamp changed from %s to %s", a, b)
+	}
+}
+
+// TestStoredAfterAvailable: a message the router found no available
+// resource for, stored only after the user's initial presence had looked
+// at the store and found it empty, is delivered at once, not at the next
+// login.
+func TestStoredAfterAvailable(t *testing.T) {
+	env := modtest.Start(t, modtest.Options{}, offline.Module)
+	env.Login(t, "alice", "home")
+	phone := env.Login(t, "bob", "phone")
+	available(env, phone)
+	if n := phone.Pending(); n != 0 {
+		t.Fatalf("phone got %d stanzas from an empty store: %v", n, env.Events())
+	}
+	msg := `<message from='alice@localhost/home' to='bob@localhost' id='late'><body>on its way</body></message>`
+	if v := undelivered(t, env, "alice@localhost/home", "bob@localhost", msg); v != hook.Handled {
+		t.Fatalf("verdict %v", v)
+	}
+	phone.Expect(t, `<message from='alice@localhost/home' to='bob@localhost' id='late'><body>on its way</body>`+
+		`<delay xmlns='urn:xmpp:delay' from='localhost' stamp='{any}'>Offline Storage</delay></message>`)
+	svc, ok := module.Lookup[offline.Service](env.Registry)
+	if !ok {
+		t.Fatal("no offline service")
+	}
+	if ms, err := svc.Messages(context.Background(), jid.MustParse("bob@localhost")); err != nil || len(ms) != 0 {
+		t.Fatalf("still stored: %v, %v", ms, err)
 	}
 }
 
