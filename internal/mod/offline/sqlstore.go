@@ -98,6 +98,17 @@ func (s *SQLStore) Take(ctx context.Context, user jid.JID, n int) ([]Message, er
 	if n <= 0 {
 		return nil, nil
 	}
+	// Most available presences find nothing stored: a plain read of the
+	// count row answers them without a write transaction, which on SQLite
+	// would queue behind every other writer of the server. A message
+	// stored just after this read waits for the next available presence,
+	// as it would had it been stored just after the transaction below.
+	switch stored, err := s.Count(ctx, user); {
+	case err != nil:
+		return nil, err
+	case stored == 0:
+		return nil, nil
+	}
 	host, name := key(user)
 	var out []Message
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
