@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,10 +93,17 @@ func NewSQLStore(db *storage.DB) *SQLStore {
 	r := db.Rebind
 	const cols = `contact, name, groups, subscription, ask, approved, version`
 	const user = ` WHERE host = ? AND username = ?`
+	// Lists come out in byte order of the contact's JID on both backends:
+	// SQLite compares text bytewise, PostgreSQL by the database's locale
+	// unless told otherwise.
+	byContact := ` ORDER BY contact`
+	if db.Dialect == storage.Postgres {
+		byContact += ` COLLATE "C"`
+	}
 	return &SQLStore{
 		db:       db,
 		qVersion: r(`SELECT epoch, version, removed FROM roster_versions` + user),
-		qItems:   r(`SELECT ` + cols + ` FROM roster_items` + user),
+		qItems:   r(`SELECT ` + cols + ` FROM roster_items` + user + byContact),
 		qItem:    r(`SELECT ` + cols + ` FROM roster_items` + user + ` AND contact = ?`),
 		qExists:  r(`SELECT 1 FROM roster_items` + user + ` AND contact = ?`),
 		qCount:   r(`SELECT count(*) FROM roster_items` + user),
@@ -119,7 +125,7 @@ func NewSQLStore(db *storage.DB) *SQLStore {
 		qPendingExists: r(`SELECT 1 FROM roster_pending_in` + user + ` AND contact = ?`),
 		qPendingCount:  r(`SELECT count(*) FROM roster_pending_in` + user),
 		qPendingDelete: r(`DELETE FROM roster_pending_in` + user + ` AND contact = ?`),
-		qPendingList:   r(`SELECT contact, stanza FROM roster_pending_in` + user + ` ORDER BY contact`),
+		qPendingList:   r(`SELECT contact, stanza FROM roster_pending_in` + user + byContact),
 		qDeleteItems:   r(`DELETE FROM roster_items` + user),
 		qDeleteVersion: r(`DELETE FROM roster_versions` + user),
 		qDeletePending: r(`DELETE FROM roster_pending_in` + user),
@@ -182,8 +188,6 @@ func (s *SQLStore) Roster(ctx context.Context, user jid.JID) (Version, []Item, e
 	if err := rows.Err(); err != nil {
 		return Version{}, nil, s.db.MapErr(err)
 	}
-	// Sorted here: PostgreSQL's ORDER BY follows the database's locale.
-	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.JID.String(), b.JID.String()) })
 	return v, items, nil
 }
 
@@ -360,7 +364,6 @@ func (s *SQLStore) PendingIns(ctx context.Context, user jid.JID) ([]PendingIn, e
 	if err := rows.Err(); err != nil {
 		return nil, s.db.MapErr(err)
 	}
-	slices.SortFunc(out, func(a, b PendingIn) int { return strings.Compare(a.JID.String(), b.JID.String()) })
 	return out, nil
 }
 

@@ -142,6 +142,41 @@ func TestStoreItems(t *testing.T) {
 	})
 }
 
+// TestStoreOrder checks that both backends list contacts in byte order of
+// their JIDs, whatever the database's locale would say.
+func TestStoreOrder(t *testing.T) {
+	store(t, func(t *testing.T, s *roster.SQLStore) {
+		ctx := context.Background()
+		want := []string{"ab@example.net", "zoe@example.net", "émile@example.net"}
+		for _, c := range []string{want[2], want[0], want[1]} {
+			if _, err := s.Put(ctx, alice, roster.Item{JID: jid.MustParse(c)}, 10); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutPendingIn(ctx, alice, roster.PendingIn{JID: jid.MustParse(c), Stanza: "<presence/>"}, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, items, err := s.Roster(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, err := s.PendingIns(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotItems, gotPending []string
+		for i := range items {
+			gotItems = append(gotItems, items[i].JID.String())
+		}
+		for i := range pending {
+			gotPending = append(gotPending, pending[i].JID.String())
+		}
+		if !slices.Equal(gotItems, want) || !slices.Equal(gotPending, want) {
+			t.Fatalf("items %q, pending %q; want %q", gotItems, gotPending, want)
+		}
+	})
+}
+
 func TestStoreLimit(t *testing.T) {
 	store(t, func(t *testing.T, s *roster.SQLStore) {
 		ctx := context.Background()
