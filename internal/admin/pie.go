@@ -339,7 +339,7 @@ func (p *api) importDoc(w http.ResponseWriter, r *http.Request, log *slog.Logger
 		if d.password != "" {
 			err = p.app.RegisterUser(ctx, host, user, d.password)
 		} else {
-			err = p.app.Accounts.Import(ctx, host, user, d.creds)
+			err = p.app.ImportUser(ctx, host, user, d.creds)
 		}
 		if errors.Is(err, auth.ErrUserExists) {
 			res.Skipped = append(res.Skipped, ImportSkip{JID: d.j.String(), Reason: "the account exists already; nothing of it was imported"})

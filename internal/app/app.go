@@ -19,6 +19,7 @@ import (
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/module"
 	"github.com/parleyim/parley/internal/router"
+	"github.com/parleyim/parley/internal/sasl"
 	"github.com/parleyim/parley/internal/session/c2s"
 	"github.com/parleyim/parley/internal/stanza"
 	"github.com/parleyim/parley/internal/storage"
@@ -283,6 +284,16 @@ func (a *App) RemoveUser(ctx context.Context, host, user string) error {
 // RegisterUser creates an account and tells the modules.
 func (a *App) RegisterUser(ctx context.Context, host, user, password string) error {
 	if err := a.Accounts.Register(ctx, host, user, password); err != nil {
+		return err
+	}
+	hook.Run(ctx, a.hooks, hook.UserRegistered, &hook.UserEvent{Host: host, Username: user})
+	return nil
+}
+
+// ImportUser creates an account from SCRAM credentials computed elsewhere
+// (an XEP-0227 import) and tells the modules, as RegisterUser does.
+func (a *App) ImportUser(ctx context.Context, host, user string, creds map[sasl.Hash]sasl.Credentials) error {
+	if err := a.Accounts.Import(ctx, host, user, creds); err != nil {
 		return err
 	}
 	hook.Run(ctx, a.hooks, hook.UserRegistered, &hook.UserEvent{Host: host, Username: user})
