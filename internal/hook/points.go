@@ -58,16 +58,17 @@ var (
 	// goroutine after a bound session left the router table, whatever the
 	// cause (clean close, stream error, dead TCP connection, replacement).
 	SessionClosed = &Point[SessionEvent]{Name: "session.closed", Kind: Notify}
-	// SessionAvailable (Notify) is fired by the c2s session on its reader
-	// goroutine when the client's initial presence (RFC 6121 §4.2: no 'to',
+	// SessionAvailable (Notify) is fired by the c2s session on its
+	// processor goroutine (the one that handles the client's stanzas in
+	// order) when the client's initial presence (RFC 6121 §4.2: no 'to',
 	// no type, while the session was not available) has been through the
 	// stanza.in filters, so after the presence module broadcast it. The
 	// offline module delivers stored messages here (XEP-0160: on the next
 	// available presence). It fires again after the client sent unavailable
 	// presence and then available presence once more.
 	SessionAvailable = &Point[SessionEvent]{Name: "session.available", Kind: Notify}
-	// SessionIdle (Notify) is fired by the c2s session's reader when nothing
-	// was read for the idle timeout; listeners may probe the client (XEP-0199
+	// SessionIdle (Notify) is fired by the c2s session, on its processor
+	// goroutine, when nothing was read for the idle timeout; listeners may probe the client (XEP-0199
 	// ping). If nothing arrives within the same timeout again, the session
 	// closes with connection-timeout.
 	SessionIdle = &Point[SessionEvent]{Name: "session.idle", Kind: Notify}

@@ -27,8 +27,11 @@ import (
 // session is closed rather than left to grow memory without bound.
 const maxQueue = 4096
 
-// conn is one client connection. Its reader goroutine (serve) owns the
-// stream state; other goroutines only call Deliver and requestClose.
+// conn is one client connection. Its reader goroutine (serve, then
+// serveBound) owns the stream state. Once bound, a processor goroutine
+// (process) handles what the reader checked; it reads only what binding
+// fixed (full, origin, addr) and the atomics. Other goroutines only call
+// Deliver and requestClose.
 type conn struct {
 	srv       *Server
 	nc        net.Conn // current transport, TLS after STARTTLS
@@ -74,6 +77,14 @@ type conn struct {
 	wenabled bool          // flushers may run (set by startWriter)
 	wrun     bool          // a flusher runs
 	wdone    chan struct{} // closed when the final write is done
+
+	// Inbound queue, after binding: stanzas the reader checked, handled
+	// in order by a processor goroutine that runs only while there are
+	// some (loop.go).
+	imu   sync.Mutex
+	icond sync.Cond // on imu: room in inq, or the processor stopped
+	inq   []inbound
+	irun  bool // a processor runs
 }
 
 var errClosing = errors.New("c2s: close requested")
@@ -85,6 +96,7 @@ func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 		c.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.icond.L = &c.imu
 	return c
 }
 
@@ -131,11 +143,19 @@ func (c *conn) kickLocked() {
 	}
 }
 
-// serve runs the whole life of the connection on the calling goroutine.
-func (c *conn) serve() {
-	defer c.cancel()
+// serve runs the life of the connection and calls done when it is over.
+// Negotiation runs on the calling goroutine; a bound session goes on on a
+// fresh one (serveBound).
+func (c *conn) serve(done func()) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			done()
+		}
+	}()
 	if c.directTLS {
 		if c.srv.cfg.TLS == nil {
+			c.cancel()
 			c.raw.Close()
 			return
 		}
@@ -143,6 +163,7 @@ func (c *conn) serve() {
 		_ = c.raw.SetDeadline(c.negotiationDeadline())
 		if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 			c.srv.log.Debug("direct TLS handshake failed", "addr", c.addr.String(), "err", err)
+			c.cancel()
 			c.raw.Close()
 			return
 		}
@@ -151,7 +172,28 @@ func (c *conn) serve() {
 		c.secure = true
 	}
 	c.dec = xmlstream.NewDecoder(reader{c}, c.srv.cfg.Limits)
-	err := c.run()
+	if err := c.negotiate(); err != nil {
+		c.end(err)
+		return
+	}
+	handedOff = true
+	go c.serveBound(done)
+}
+
+// serveBound serves a bound session until it ends. It runs on a goroutine
+// of its own so that the stack the TLS handshake, SASL and binding grew on
+// the negotiating goroutine is freed: what an idle session keeps is the
+// small stack of its reader blocked in a read (see loop).
+func (c *conn) serveBound(done func()) {
+	defer done()
+	c.end(c.loop())
+}
+
+// end closes the connection after negotiate or loop returned err: nil
+// when the client closed its stream, a *stream.Error to send, or an I/O
+// error.
+func (c *conn) end(err error) {
+	defer c.cancel()
 	var se *stream.Error
 	switch {
 	case err == nil:
@@ -167,15 +209,6 @@ func (c *conn) serve() {
 		c.srv.log.Debug("connection ended", "addr", c.addr.String(), "err", err)
 	}
 	c.finish(se, false)
-}
-
-// run negotiates and then serves stanzas. It returns nil when the client
-// closed the stream, a *stream.Error to send, or an I/O error.
-func (c *conn) run() error {
-	if err := c.negotiate(); err != nil {
-		return err
-	}
-	return c.loop()
 }
 
 // finish ends the connection: it sends the stream error (if any) and the
@@ -331,8 +364,10 @@ func (r reader) Read(p []byte) (int, error) {
 				return 0, errClosing
 			}
 			if c.bound.Load() && !c.idle {
+				// Listeners probe the client (XEP-0199); they run on the
+				// processor, in order with the client's stanzas.
 				c.idle = true
-				hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionIdle, &hook.SessionEvent{JID: c.full, Addr: c.addr})
+				c.enqueueIn(inbound{})
 				continue
 			}
 			return 0, &stream.Error{Condition: stream.ConnectionTimeout, Text: "no data received in time"}

@@ -1,6 +1,7 @@
 package c2s
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -13,10 +14,15 @@ import (
 	"github.com/parleyim/parley/internal/xmlstream"
 )
 
-// loop serves a bound session: every element the client sends is checked,
-// stamped and routed (RFC 6120 §8.1, §10).
+// loop reads a bound session's stream: every element the client sends is
+// checked and stamped here (RFC 6120 §8.1), then handled and routed (§10)
+// in order by a processor goroutine (see process). Reading and handling
+// are split so that the reader, which is all an idle session keeps, never
+// runs the deep calls of the modules and the storage: its stack stays at
+// what a blocked read needs, a few KiB, instead of growing to the largest
+// any stanza ever needed.
 func (c *conn) loop() error {
-	ctx := module.WithOrigin(c.ctx, c.origin)
+	defer c.drainIn()
 	for {
 		el, err := c.dec.Next()
 		if err != nil {
@@ -46,37 +52,116 @@ func (c *conn) loop() error {
 			}
 			continue
 		}
-		if kind == stanza.IQ && c.sessionIQ(st) {
-			continue
-		}
-		initial := false
-		if kind == stanza.Presence && el.Attr("to") == "" {
-			wasAvail := c.avail.Load()
-			if berr := c.ownPresence(st); berr != nil {
-				c.reply(stanza.ErrorReply(st, berr))
-				continue
-			}
-			initial = !wasAvail && c.avail.Load()
-		}
-		ev := &hook.StanzaEvent{Stanza: st, Session: c.full}
-		verdict := hook.Run(ctx, c.srv.cfg.Hooks, hook.StanzaIn, ev)
-		if initial {
-			// After the broadcast (done in stanza.in by the presence
-			// module), so that stored messages follow the client's
-			// presence (XEP-0160).
-			hook.Run(ctx, c.srv.cfg.Hooks, hook.SessionAvailable, &hook.SessionEvent{JID: c.full, Addr: c.addr})
-		}
-		if verdict != hook.Continue {
-			continue
-		}
-		st = ev.Stanza
-		if kind == stanza.Presence && st.El.Attr("to") == "" {
-			// Presence broadcast is the presence module's business; it
-			// handled it in stanza.in if it is loaded.
-			continue
-		}
-		_ = c.srv.cfg.Router.Route(ctx, st)
+		c.enqueueIn(inbound{st: st})
 	}
+}
+
+// inbound is what the reader hands the processor: a checked stanza, or
+// (st nil) the news that the connection has been idle for the idle
+// timeout.
+type inbound struct {
+	st *stanza.Stanza
+}
+
+// maxIn bounds the stanzas read and not yet handled; past it the reader
+// waits, so a client that sends faster than its stanzas are handled is
+// slowed down by TCP rather than buffered in memory.
+const maxIn = 64
+
+// enqueueIn queues in for the processor, starting one if none runs. It
+// waits while the queue is full.
+func (c *conn) enqueueIn(in inbound) {
+	c.imu.Lock()
+	for len(c.inq) >= maxIn {
+		c.icond.Wait()
+	}
+	c.inq = append(c.inq, in)
+	if !c.irun {
+		c.irun = true
+		go c.process()
+	}
+	c.imu.Unlock()
+}
+
+// drainIn waits until the processor has handled everything queued, so
+// that the session ends (unbinds, broadcasts unavailable presence) after
+// the last stanza the client sent.
+func (c *conn) drainIn() {
+	c.imu.Lock()
+	for c.irun {
+		c.icond.Wait()
+	}
+	c.imu.Unlock()
+}
+
+// process handles queued stanzas in order until the queue is empty, then
+// returns; the reader starts it again at the next stanza. Its deep stack
+// is freed with it.
+func (c *conn) process() {
+	ctx := module.WithOrigin(c.ctx, c.origin)
+	for {
+		c.imu.Lock()
+		if len(c.inq) == 0 {
+			// An idle session keeps no queue.
+			c.inq = nil
+			c.irun = false
+			c.icond.Broadcast()
+			c.imu.Unlock()
+			return
+		}
+		in := c.inq[0]
+		c.inq[0] = inbound{}
+		c.inq = c.inq[1:]
+		c.icond.Broadcast()
+		c.imu.Unlock()
+		if c.closing.Load() != nil {
+			// The session is being closed (kicked, account removed,
+			// shutdown): what the client sent after that point is not
+			// acted on, as if the reader had stopped before reading it.
+			continue
+		}
+		if in.st == nil {
+			hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionIdle, &hook.SessionEvent{JID: c.full, Addr: c.addr})
+			continue
+		}
+		c.handle(ctx, in.st)
+	}
+}
+
+// handle processes one checked stanza from the client: the stream's own
+// IQs, the session's presence state, the stanza.in hooks, then routing.
+func (c *conn) handle(ctx context.Context, st *stanza.Stanza) {
+	kind := st.El.Name.Local
+	if kind == stanza.IQ && c.sessionIQ(st) {
+		return
+	}
+	initial := false
+	if kind == stanza.Presence && st.El.Attr("to") == "" {
+		wasAvail := c.avail.Load()
+		if berr := c.ownPresence(st); berr != nil {
+			c.reply(stanza.ErrorReply(st, berr))
+			return
+		}
+		initial = !wasAvail && c.avail.Load()
+	}
+	ev := &hook.StanzaEvent{Stanza: st, Session: c.full}
+	verdict := hook.Run(ctx, c.srv.cfg.Hooks, hook.StanzaIn, ev)
+	if initial {
+		// After the broadcast (done in stanza.in by the presence
+		// module), so that stored messages follow the client's
+		// presence (XEP-0160).
+		hook.Run(ctx, c.srv.cfg.Hooks, hook.SessionAvailable, &hook.SessionEvent{JID: c.full, Addr: c.addr})
+	}
+	if verdict != hook.Continue {
+		return
+	}
+	st = ev.Stanza
+	if kind == stanza.Presence && st.El.Attr("to") == "" {
+		// Presence broadcast is the presence module's business; it
+		// handled it in stanza.in if it is loaded.
+		return
+	}
+	_ = c.srv.cfg.Router.Route(ctx, st)
 }
 
 // reply queues a stanza from the server to this client.

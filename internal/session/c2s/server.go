@@ -133,13 +133,12 @@ func (s *Server) Serve(ln net.Listener, directTLS bool) error {
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
+		go c.serve(func() {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
-		}()
+			s.wg.Done()
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package c2s_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -333,4 +334,35 @@ func TestStanzaChecks(t *testing.T) {
 	c.send("<message type='error' to='a@b@c' id='e1'/>")
 	c.send("<iq type='get' id='after' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
 	c.expect("<iq type='result' id='after'/>")
+}
+
+// A client may pipeline: many stanzas in one write, more than the session
+// queues between reading and handling, then its closing tag. Each is
+// handled once, in order, and all of them before the session ends.
+func TestPipelined(t *testing.T) {
+	t.Parallel()
+	srv := xmpptest.Start(t, "")
+	srv.CreateUser(t, "alice")
+	bob := srv.User(t, "bob", "pc")
+	c := dial(t, srv.Addr)
+	c.login("alice", "r")
+	const n = 300
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "<iq type='get' id='p%d' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", i)
+	}
+	b.WriteString("<message to='bob@localhost/pc' id='last'><body>after the pings</body></message>")
+	b.WriteString("</stream:stream>")
+	c.send(b.String())
+	for i := range n {
+		c.expect(fmt.Sprintf("<iq type='result' id='p%d'/>", i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if e, err := c.r.Next(ctx); !errors.Is(err, xmlstream.ErrStreamEnd) {
+		t.Fatalf("after the replies: %v %v, want the server's closing tag", e, err)
+	}
+	if m := waitFor(ctx, t, bob, "message"); m.Attr("id") != "last" {
+		t.Fatalf("bob got %s", m)
+	}
 }
