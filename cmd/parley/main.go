@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg, stderr)
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *pprofAddr != "" {
@@ -117,6 +119,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	a.Stop(sctx)
 	log.Info("stopped")
 	return 0
+}
+
+// serveGCPercent is the garbage collector's target for parley serve when
+// the GOGC environment variable does not set one: the heap may grow 50%
+// over what is live before the next collection, rather than Go's default
+// 100%. A messaging server's live heap is mostly its idle sessions, so
+// the slack is memory per session that a client never uses; at 5,000 idle
+// TLS sessions this took about 4 KiB off each (38 → 34 KiB RSS) for
+// about 9% of the message throughput when the box is saturated (see
+// docs/benchmarks.md).
+const serveGCPercent = 50
+
+// tuneGC applies serveGCPercent unless the operator chose with GOGC.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
