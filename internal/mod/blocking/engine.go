@@ -102,6 +102,9 @@ type blocker struct {
 	maxItems int
 	users    *users
 	bounced  recent
+	// readFailed throttles the log of blocklists that could not be read
+	// (logReadFailure).
+	readFailed failureLog
 }
 
 // isLocalUser reports whether j is (a resource of) an account of this

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parleyim/parley/internal/jid"
 	"github.com/parleyim/parley/internal/stanza"
@@ -365,7 +366,9 @@ func (b *blocker) blocks(ctx context.Context, owner, x jid.JID) bool {
 	if !ok {
 		var err error
 		if l, err = b.read(ctx, owner); err != nil {
-			b.h.Log().Error("reading a blocklist", "user", owner.String(), "err", err)
+			if n, ok := b.readFailed.due(time.Now()); ok {
+				b.h.Log().Error("reading a blocklist failed; stanzas pass unfiltered", "user", owner.String(), "err", err, "failures_since_last_log", n)
+			}
 			return false
 		}
 	}
@@ -377,4 +380,27 @@ func (b *blocker) read(ctx context.Context, owner jid.JID) (list, error) {
 	u := b.users.acquire(owner)
 	defer b.users.release(owner, u)
 	return b.listOf(ctx, owner, u)
+}
+
+// failureLog lets through one log line per failureLogEvery for a failure
+// that repeats at every stanza while the database is away, and counts the
+// others, so that an outage does not flood the log.
+type failureLog struct {
+	last  atomic.Int64 // unix nanoseconds of the last line let through
+	count atomic.Int64 // failures since then
+}
+
+// failureLogEvery is the least time between two lines of a failureLog.
+const failureLogEvery = 10 * time.Second
+
+// due records a failure at now and reports whether to log it, with the
+// number of failures since the last line that was logged (this one
+// included).
+func (f *failureLog) due(now time.Time) (int64, bool) {
+	f.count.Add(1)
+	last := f.last.Load()
+	if now.UnixNano()-last < int64(failureLogEvery) || !f.last.CompareAndSwap(last, now.UnixNano()) {
+		return 0, false
+	}
+	return f.count.Swap(0), true
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/parleyim/parley/internal/jid"
 )
@@ -151,4 +152,22 @@ func BenchmarkCached(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// While the database is away every stanza fails to read a list: one log
+// line per ten seconds goes out, counting the failures it stands for.
+func TestFailureLogThrottles(t *testing.T) {
+	var f failureLog
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	if n, ok := f.due(t0); !ok || n != 1 {
+		t.Fatalf("first failure: %d, %v; want logged, 1", n, ok)
+	}
+	for i := 1; i <= 5; i++ {
+		if _, ok := f.due(t0.Add(time.Duration(i) * time.Second)); ok {
+			t.Fatalf("failure %d s later logged", i)
+		}
+	}
+	if n, ok := f.due(t0.Add(10 * time.Second)); !ok || n != 6 {
+		t.Fatalf("after 10 s: %d, %v; want logged, 6 (5 held back and this one)", n, ok)
+	}
 }
