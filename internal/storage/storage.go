@@ -31,7 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers driver "sqlite"
+	"modernc.org/sqlite"
 )
 
 // Dialect is the SQL dialect of a [DB].
@@ -173,10 +173,11 @@ func openSQLite(ctx context.Context, path string, maxConns int) (*DB, error) {
 			return fail(err)
 		}
 	}
-	sdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas.Encode())
+	conn, err := sqlite.NewConnector(path + "?" + sqlitePragmas.Encode())
 	if err != nil {
 		return fail(err)
 	}
+	sdb := sql.OpenDB(stmtCacheConnector{conn})
 	if maxConns <= 0 {
 		maxConns = defaultSQLiteConns
 	}
