@@ -363,6 +363,11 @@ func (r reader) Read(p []byte) (int, error) {
 			if c.closing.Load() != nil {
 				return 0, errClosing
 			}
+			if c.bound.Load() && c.processing() {
+				// Silence while the server is still handling what the
+				// client sent is not the client's idleness.
+				continue
+			}
 			if c.bound.Load() && !c.idle {
 				// Listeners probe the client (XEP-0199); they run on the
 				// processor, in order with the client's stanzas.

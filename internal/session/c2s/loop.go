@@ -48,7 +48,9 @@ func (c *conn) loop() error {
 		}
 		if berr != nil {
 			if el.Attr("type") != "error" {
-				c.reply(stanza.ErrorReply(&stanza.Stanza{El: el, From: c.full, To: jid.MustParse(c.host)}, berr))
+				// Through the queue, so that it follows the replies to
+				// what the client sent before (RFC 6120 §10.1).
+				c.enqueueIn(inbound{reply: stanza.ErrorReply(&stanza.Stanza{El: el, From: c.full, To: jid.MustParse(c.host)}, berr)})
 			}
 			continue
 		}
@@ -56,11 +58,12 @@ func (c *conn) loop() error {
 	}
 }
 
-// inbound is what the reader hands the processor: a checked stanza, or
-// (st nil) the news that the connection has been idle for the idle
-// timeout.
+// inbound is what the reader hands the processor: a checked stanza, an
+// error reply to a stanza that failed the checks, or (both nil) the news
+// that the connection has been idle for the idle timeout.
 type inbound struct {
-	st *stanza.Stanza
+	st    *stanza.Stanza
+	reply *stanza.Stanza
 }
 
 // maxIn bounds the stanzas read and not yet handled; past it the reader
@@ -81,6 +84,14 @@ func (c *conn) enqueueIn(in inbound) {
 		go c.process()
 	}
 	c.imu.Unlock()
+}
+
+// processing reports whether the processor has stanzas in hand: the
+// client is then waiting for the server, not idle.
+func (c *conn) processing() bool {
+	c.imu.Lock()
+	defer c.imu.Unlock()
+	return c.irun
 }
 
 // drainIn waits until the processor has handled everything queued, so
@@ -114,17 +125,17 @@ func (c *conn) process() {
 		c.inq = c.inq[1:]
 		c.icond.Broadcast()
 		c.imu.Unlock()
-		if c.closing.Load() != nil {
-			// The session is being closed (kicked, account removed,
-			// shutdown): what the client sent after that point is not
-			// acted on, as if the reader had stopped before reading it.
-			continue
-		}
-		if in.st == nil {
+		// What was read is handled even when a close was requested
+		// meanwhile (shutdown, a replacing session): the client sent it
+		// before it learnt of the close, and a message is not to be lost.
+		switch {
+		case in.reply != nil:
+			c.reply(in.reply)
+		case in.st == nil:
 			hook.Run(c.ctx, c.srv.cfg.Hooks, hook.SessionIdle, &hook.SessionEvent{JID: c.full, Addr: c.addr})
-			continue
+		default:
+			c.handle(ctx, in.st)
 		}
-		c.handle(ctx, in.st)
 	}
 }
 

@@ -350,12 +350,21 @@ func TestPipelined(t *testing.T) {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, "<iq type='get' id='p%d' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", i)
+		if i == n/2 {
+			// Fails the checks: its error comes in its place.
+			b.WriteString("<presence type='bogus' id='bad'/>")
+		}
 	}
 	b.WriteString("<message to='bob@localhost/pc' id='last'><body>after the pings</body></message>")
 	b.WriteString("</stream:stream>")
 	c.send(b.String())
 	for i := range n {
 		c.expect(fmt.Sprintf("<iq type='result' id='p%d'/>", i))
+		if i == n/2 {
+			if e := c.next(); e.Name.Local != "presence" || e.Attr("type") != "error" || e.Attr("id") != "bad" {
+				t.Fatalf("after p%d: got %s, want the error for the bogus presence", i, e)
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
