@@ -93,8 +93,10 @@ var (
 	PresenceIn = &Point[StanzaEvent]{Name: "presence.in", Kind: Filter}
 	// MessageUndelivered (Filter) is fired by the router when RFC 6121
 	// §8.5 says a message to an existing local user has no session to go to
-	// and may be stored. Handled means stored; otherwise the router bounces
-	// service-unavailable where the RFC asks for it.
+	// and may be stored, and by a c2s session that ended with messages
+	// still queued, with Session set to that session's full JID. Handled
+	// means stored; otherwise the router bounces service-unavailable where
+	// the RFC asks for it.
 	MessageUndelivered = &Point[StanzaEvent]{Name: "message.undelivered", Kind: Filter}
 	// UserRegistered (Notify) is fired after an account was created.
 	UserRegistered = &Point[UserEvent]{Name: "user.registered", Kind: Notify}

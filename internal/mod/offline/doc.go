@@ -43,13 +43,16 @@
 // rules of RFC 6121 §8.5.3.2, which are for stanzas a sender addresses: a
 // message the server accepted long ago is never bounced to its sender,
 // re-stored or dropped on the way out. Taking is one transaction per
-// batch that deletes exactly the rows it returns, so two resources that
-// become available at once never both get a message. A message stored
-// after the user became available (the router looked for a resource just
-// before; or a session ended with it queued) is delivered at once to the
-// user's best available resource, by the same Take: storing looks at the
-// router's table after the commit, and a session is marked available
-// before its own delivery starts, so no message waits for the next login.
+// batch that deletes exactly the rows it returns, and one delivery runs
+// per user at a time (a second one asked meanwhile is done by the first,
+// next), so no message goes out twice or out of order. A message the
+// router stored after the user became available (it looked for a resource
+// just before) is delivered at once to the user's best available
+// resource: storing looks at the router's table after the commit, and a
+// session is marked available before its own delivery starts, so no such
+// message waits for the next login. A message that comes back from a
+// session that ended with it queued waits for the next available presence
+// instead: the user's other resources may have had it already.
 // When nothing is stored, the available presence costs one read of the
 // user's count row, no write transaction.
 //

@@ -21,11 +21,12 @@ import (
 
 // offline is the running module.
 type offline struct {
-	h     *module.Host
-	store Store
-	max   int
-	now   func() time.Time
-	neg   *negatives
+	h      *module.Host
+	store  Store
+	max    int
+	now    func() time.Time
+	neg    *negatives
+	active *deliveries // one delivery at a time per user
 }
 
 // decision is what to do with a message nobody could take.
@@ -142,20 +143,21 @@ func stripServerDelays(el *xmlstream.Element, local func(domain string) bool) *x
 var errFull = stanza.ErrServiceUnavailable.WithText("offline storage is full")
 
 // put stores st for its recipient. It returns refuse if st is not to be
-// stored, or if storing failed (the router then bounces it).
-func (o *offline) put(ctx context.Context, st *stanza.Stanza) decision {
+// stored, or if storing failed (the router then bounces it). With now set,
+// a recipient that has become available meanwhile gets it at once.
+func (o *offline) put(ctx context.Context, st *stanza.Stanza, now bool) decision {
 	d := decide(st.El)
 	if d != keep {
 		return d
 	}
 	user := st.To.Bare()
-	now := o.now()
-	el := stamp(st.El, user.Domain(), now)
+	stored := o.now()
+	el := stamp(st.El, user.Domain(), stored)
 	// The sender's session may be ending; a message it handed over is
 	// stored all the same.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	_, err := o.store.Put(ctx, user, Message{Stored: now, Stanza: el.String()}, o.max)
+	_, err := o.store.Put(ctx, user, Message{Stored: stored, Stanza: el.String()}, o.max)
 	switch {
 	case errors.Is(err, ErrFull):
 		o.h.Log().Debug("offline storage full", "user", user.String())
@@ -179,6 +181,9 @@ func (o *offline) put(ctx context.Context, st *stanza.Stanza) decision {
 	// after the commit, closes the gap: the message goes out at once
 	// rather than at the next login. Take hands each message out once,
 	// whichever delivery gets there first.
+	if !now {
+		return keep
+	}
 	if to, ok := o.h.Router().BestAvailable(user); ok && !o.neg.has(to) {
 		o.deliver(ctx, to)
 	}
@@ -209,6 +214,32 @@ func (o *offline) bounce(ctx context.Context, st *stanza.Stanza, e *stanza.Error
 // and delivery stops; the next available presence brings it.
 func (o *offline) deliver(ctx context.Context, to jid.JID) {
 	user := to.Bare()
+	if !o.active.start(user, to) {
+		// A delivery to this user runs: it looks at the store again for
+		// this session before it stops, so what this call was for goes out
+		// in order, behind the messages it is sending.
+		return
+	}
+	for {
+		o.deliverAll(ctx, user, to)
+		next, ok := o.active.next(user)
+		if !ok {
+			return
+		}
+		if next != to {
+			// Another session's turn: not bound by this one's context,
+			// which may be ending.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			defer cancel()
+		}
+		to = next
+	}
+}
+
+// deliverAll delivers the user's store to the session to until the store
+// is empty, an error stops it, or the session takes no more.
+func (o *offline) deliverAll(ctx context.Context, user, to jid.JID) {
 	for {
 		msgs, err := o.store.Take(ctx, user, DeliverBatch)
 		if err != nil {
@@ -348,4 +379,42 @@ func (o *offline) Import(ctx context.Context, user jid.JID, ms []Message) error 
 		}
 	}
 	return nil
+}
+
+// deliveries lets one delivery at a time run per user, so that stored
+// messages go out in the order they were stored even when an available
+// presence and a message stored just after it both start one. A call that
+// finds a delivery running leaves its session to it.
+type deliveries struct {
+	mu sync.Mutex
+	m  map[jid.JID]*jid.JID // user → a session that asked meanwhile, or nil
+}
+
+func newDeliveries() *deliveries { return &deliveries{m: make(map[jid.JID]*jid.JID)} }
+
+// start reports whether the caller is to deliver user's store to to; if a
+// delivery runs already, to is left to it.
+func (d *deliveries) start(user, to jid.JID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, running := d.m[user]; running {
+		d.m[user] = &to
+		return false
+	}
+	d.m[user] = nil
+	return true
+}
+
+// next is called by the running delivery when it stops. It returns the
+// session that asked meanwhile, to deliver to next; or it ends the
+// delivery and reports false.
+func (d *deliveries) next(user jid.JID) (jid.JID, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if to := d.m[user]; to != nil {
+		d.m[user] = nil
+		return *to, true
+	}
+	delete(d.m, user)
+	return jid.JID{}, false
 }

@@ -22,7 +22,11 @@ func (o *offline) undelivered(ctx context.Context, ev *hook.StanzaEvent) hook.Ve
 	if !st.IsMessage() || st.To.Local() == "" {
 		return hook.Continue
 	}
-	switch o.put(ctx, st) {
+	// A message a session had queued when it ended may have gone to the
+	// user's other resources as well (a message to the bare JID reaches
+	// all of the highest priority): it waits for the next available
+	// presence rather than going to them again at once.
+	switch o.put(ctx, st, ev.Session.IsZero()) {
 	case keep, discard:
 		return hook.Handled
 	default:

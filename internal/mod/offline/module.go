@@ -46,7 +46,7 @@ func setup(_ context.Context, h *module.Host, cfg *Config, now func() time.Time)
 	if db == nil {
 		return errors.New("offline: no database")
 	}
-	o := &offline{h: h, store: NewSQLStore(db), max: cfg.MaxMessages, now: now, neg: newNegatives()}
+	o := &offline{h: h, store: NewSQLStore(db), max: cfg.MaxMessages, now: now, neg: newNegatives(), active: newDeliveries()}
 	if err := module.Provide[Service](h, o); err != nil {
 		return err
 	}

@@ -321,7 +321,7 @@ func (c *conn) undelivered() {
 		case "headline", "groupchat", "error":
 			continue
 		}
-		ev := &hook.StanzaEvent{Stanza: st}
+		ev := &hook.StanzaEvent{Stanza: st, Session: c.full}
 		if hook.Run(c.ctx, c.srv.cfg.Hooks, hook.MessageUndelivered, ev) != hook.Handled {
 			lost++
 		}
