@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 )
 
 // modernc.org/sqlite prepares (parses and plans) the SQL of every Query
@@ -17,8 +18,13 @@ import (
 
 // maxCachedStmts bounds the statements one connection keeps. Parley's
 // queries are constants, well under this; SQL built at run time (a
-// migration, an IN list) past the bound just runs uncached.
+// migration) past the bound just runs uncached.
 const maxCachedStmts = 256
+
+// maxCachedParams keeps SQL with more placeholders than this out of the
+// cache: an IN list built for each count of keys would fill it with
+// large statements used once.
+const maxCachedParams = 16
 
 // sqliteConn is the set of driver interfaces the SQLite driver's
 // connections implement and database/sql uses; the wrapper offers the same
@@ -82,7 +88,7 @@ func (c *stmtCacheConn) stmt(ctx context.Context, query string) *cachedStmt {
 		}
 		return cs
 	}
-	if len(c.stmts) >= maxCachedStmts {
+	if len(c.stmts) >= maxCachedStmts || strings.Count(query, "?") > maxCachedParams {
 		return nil
 	}
 	s, err := c.sqliteConn.PrepareContext(ctx, query)
@@ -123,6 +129,10 @@ func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []d
 	cs.busy = true
 	return &cachedRows{Rows: rows, cs: cs}, nil
 }
+
+// Unwrap returns the driver's own connection, for helpers that reach it
+// through sql.Conn.Raw.
+func (c *stmtCacheConn) Unwrap() driver.Conn { return c.sqliteConn }
 
 // Close closes the kept statements, then the connection.
 func (c *stmtCacheConn) Close() error {
