@@ -24,7 +24,9 @@
 # MAX_LOAD (wait for the 1-minute load average to fall below it, default
 # 0.6; up to WAIT_LOAD seconds, default 600), SERVERS (default
 # "ejabberd prosody parley"), PARLEY_BIN (a parley binary to use instead of
-# building one from this tree).
+# building one from this tree), REPEAT (run the whole list of rows this
+# many times, default 1; with more, a table of medians per row and server
+# follows the table of runs).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +36,7 @@ OUT=${OUT:-$HERE/results/$STAMP}
 MAX_LOAD=${MAX_LOAD:-0.6}
 WAIT_LOAD=${WAIT_LOAD:-600}
 SERVERS=${SERVERS:-"ejabberd prosody parley"}
+REPEAT=${REPEAT:-1}
 WORK=$(mktemp -d /tmp/parley-compare.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$OUT"
@@ -191,8 +194,8 @@ bench() { # server row [extra args...]
 	# shellcheck disable=SC2086
 	"$PARLEY" bench --host 127.0.0.1 --port "${PORT[$s]}" --domain localhost \
 		--pid "${PID[$s]}" --json --progress 5s ${ROW[$row]} "$@" 2>>"$OUT/$s.stderr" \
-		| jq -c --arg s "$s" --arg r "$row" --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" \
-			'. + {addr: .server, server: $s, row: $r, load: $l}' >>"$RESULTS" || true
+		| jq -c --arg s "$s" --arg r "$row" --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson rep "${REP:-1}" \
+			'. + {addr: .server, server: $s, row: $r, load: $l, rep: $rep}' >>"$RESULTS" || true
 }
 
 for s in $SERVERS; do prepare "$s"; start "$s"; done
@@ -206,18 +209,20 @@ done
 
 log "load before the rows: $(wait_load)"
 i=0
-for row in "${ROWS[@]}"; do
-	# Rotate the order of the servers from row to row.
-	read -r -a order <<<"$SERVERS"
-	n=${#order[@]}
-	for k in $(seq 0 $((n - 1))); do
-		s=${order[$(((k + i) % n))]}
-		case $row in mem*) stop "$s"; start "$s" ;; esac
-		log "row $row: $s (load $(cut -d' ' -f1 /proc/loadavg))"
-		echo "parley bench --port ${PORT[$s]} --pid ${PID[$s]} ${ROW[$row]}" >>"$OUT/commands.txt"
-		bench "$s" "$row"
+for REP in $(seq 1 "$REPEAT"); do
+	for row in "${ROWS[@]}"; do
+		# Rotate the order of the servers from row to row.
+		read -r -a order <<<"$SERVERS"
+		n=${#order[@]}
+		for k in $(seq 0 $((n - 1))); do
+			s=${order[$(((k + i) % n))]}
+			case $row in mem*) stop "$s"; start "$s" ;; esac
+			log "row $row, run $REP of $REPEAT: $s (load $(cut -d' ' -f1 /proc/loadavg))"
+			echo "parley bench --port ${PORT[$s]} --pid ${PID[$s]} ${ROW[$row]}" >>"$OUT/commands.txt"
+			bench "$s" "$row"
+		done
+		i=$((i + 1))
 	done
-	i=$((i + 1))
 done
 
 # The table.
@@ -226,5 +231,16 @@ done
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	jq -r 'def r2: (. * 100 | round) / 100;
 		select(.row != "setup") | "| \(.row) | \(.server) | \(.logged_in) | \(.login_rate|floor) | \(if .row|startswith("mem") then (.mem_per_session_kib*10|round/10) else "" end) | \(if .sent > 0 then (.delivered_per_sec|floor) else "" end) | \(if .sent > 0 then (.latency.p50_ms|r2) else "" end) | \(if .sent > 0 then (.latency.p90_ms|r2) else "" end) | \(if .sent > 0 then (.latency.p99_ms|r2) else "" end) | \(if .sent > 0 then (.latency.max_ms|r2) else "" end) | \(.errors) | \(.lost) | \(.load) |"' "$RESULTS"
+	if [ "$REPEAT" -gt 1 ]; then
+		echo
+		echo "Medians of $REPEAT runs:"
+		echo
+		echo "| row | server | runs | logins/s | KiB/session | delivered msg/s | p50 ms | p90 ms | p99 ms | lost |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+		jq -rs 'def r2: (. * 100 | round) / 100;
+			def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+			map(select(.row != "setup")) | group_by([.row, .server])[] |
+			"| \(.[0].row) | \(.[0].server) | \(length) | \(map(.login_rate) | med | floor) | \(if .[0].row|startswith("mem") then (map(.mem_per_session_kib) | med * 10 | round / 10) else "" end) | \(if .[0].sent > 0 then (map(.delivered_per_sec) | med | floor) else "" end) | \(if .[0].sent > 0 then (map(.latency.p50_ms) | med | r2) else "" end) | \(if .[0].sent > 0 then (map(.latency.p90_ms) | med | r2) else "" end) | \(if .[0].sent > 0 then (map(.latency.p99_ms) | med | r2) else "" end) | \(map(.lost) | add) |"' "$RESULTS"
+	fi
 } | tee "$OUT/table.md"
 log "results in $OUT"
