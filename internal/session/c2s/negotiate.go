@@ -106,15 +106,21 @@ func (c *conn) openStream() error {
 	if serr == nil {
 		serr = stream.CheckVersion(hdr.Attr("version"))
 	}
-	if err := c.write(h.Append(nil)); err != nil {
+	// Header and features in one write: one segment and one wakeup of the
+	// client at each of a login's stream starts.
+	b := h.Append(nil)
+	if serr == nil {
+		c.host = to
+		b = stream.AppendElement(b, c.features(), ns.Client)
+	}
+	if err := c.write(b); err != nil {
 		return err
 	}
 	c.opened = true
 	if serr != nil {
 		return serr
 	}
-	c.host = to
-	return c.writeElement(c.features())
+	return nil
 }
 
 // header is our stream header for a new stream (RFC 6120 §4.7): a fresh
