@@ -14,7 +14,8 @@
 # start the packaged daemons on the standard ports.
 #
 # Each server runs from bench/<server> configuration on its own loopback
-# port (ejabberd 15222, Prosody 25222, Parley 35222) with its data in a
+# port (ejabberd 15222, Prosody 25222, Parley 31222: all below Linux's
+# ephemeral range, where a client connection could hold one) with its data in a
 # temporary directory. All three are started first and the accounts are
 # registered once; then every row runs against each server in turn, the
 # order rotating from row to row. A memory row restarts the server first,
@@ -70,7 +71,7 @@ for r in "${ROWS[@]}"; do
 	[ "$n" -gt "$ACCOUNTS" ] && ACCOUNTS=$n
 done
 
-declare -A PORT=([ejabberd]=15222 [prosody]=25222 [parley]=35222)
+declare -A PORT=([ejabberd]=15222 [prosody]=25222 [parley]=31222)
 declare -A PID=()
 
 if [ -n "${PARLEY_BIN:-}" ]; then
@@ -138,7 +139,7 @@ start() { # server
 		PID[prosody]=$(pgrep -f "prosody -F --config $d/" | head -1) ;;
 	parley)
 		(cd "$d" && exec "$PARLEY" serve --config "$d/parley.yaml" >>"$d/stdout.log" 2>&1 &)
-		wait_port 35222
+		wait_port 31222
 		PID[parley]=$(pgrep -f "$PARLEY serve --config $d/" | head -1) ;;
 	esac
 	log "$1 started, pid ${PID[$1]}"
