@@ -112,7 +112,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("parley started", "version", app.Version, "hosts", strings.Join(cfg.Hosts, ","), "registration", cfg.Registration)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		app.ReleaseIdleMemory(ctx, app.DefaultMemoryRelease(), log, nil)
+	}()
 	<-ctx.Done()
+	<-released
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
