@@ -233,6 +233,13 @@ func (d *Decoder) Next() (*Element, error) {
 	return el, nil
 }
 
+// Idle reports whether the decoder is between top-level elements with
+// no input left over: a Read error returned now (see Next) leaves nothing
+// half-parsed to parse again.
+func (d *Decoder) Idle() bool {
+	return d.parked && d.start == d.avail && d.rerr == nil
+}
+
 // fail records final errors.
 func (d *Decoder) fail(err error) error {
 	switch err.(type) {

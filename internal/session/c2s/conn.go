@@ -36,6 +36,7 @@ type conn struct {
 	srv       *Server
 	nc        net.Conn // current transport, TLS after STARTTLS
 	raw       net.Conn
+	rec       *recordConn // under crypto/tls, nil without TLS
 	directTLS bool
 	addr      netip.AddrPort
 	since     time.Time
@@ -56,6 +57,17 @@ type conn struct {
 	idle     bool // a SessionIdle probe is out
 	tokens   float64
 	lastTok  time.Time
+
+	// Idle timing and parking (park.go), owned by whichever goroutine
+	// reads for the session.
+	idleSince time.Time // last input, or last idle check
+	more      bool      // the last read filled its buffer: more may wait in crypto/tls
+	noPark    bool
+	fd        int // the socket, once looked up for the poller; -1 before
+	ptimer    *time.Timer
+	poll      *poller      // the poller the session parks on
+	pstate    atomic.Int32 // running or parked
+	done      func()       // tells the server the connection is over
 
 	bound    atomic.Bool
 	avail    atomic.Bool
@@ -91,7 +103,7 @@ var errClosing = errors.New("c2s: close requested")
 
 func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 	c := &conn{srv: s, nc: nc, raw: nc, directTLS: directTLS, since: time.Now(),
-		wdone: make(chan struct{})}
+		wdone: make(chan struct{}), fd: -1}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
@@ -111,8 +123,10 @@ func (c *conn) Close(cond, text string) {
 // requestClose asks the reader to end the stream with e. It never blocks.
 func (c *conn) requestClose(e *stream.Error) {
 	if c.closing.CompareAndSwap(nil, e) {
-		// Wake the reader out of its blocking Read.
+		// Wake the reader out of its blocking Read, or out of the
+		// poller.
 		_ = c.raw.SetReadDeadline(time.Now())
+		c.wake()
 	}
 }
 
@@ -159,7 +173,8 @@ func (c *conn) serve(done func()) {
 			c.raw.Close()
 			return
 		}
-		tc := tls.Server(c.raw, c.srv.cfg.TLS)
+		c.rec = newRecordConn(c.raw)
+		tc := tls.Server(c.rec, c.srv.cfg.TLS)
 		_ = c.raw.SetDeadline(c.negotiationDeadline())
 		if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 			c.srv.log.Debug("direct TLS handshake failed", "addr", c.addr.String(), "err", err)
@@ -177,16 +192,28 @@ func (c *conn) serve(done func()) {
 		return
 	}
 	handedOff = true
-	go c.serveBound(done)
+	c.done = done
+	go c.serveBound()
 }
 
-// serveBound serves a bound session until it ends. It runs on a goroutine
-// of its own so that the stack the TLS handshake, SASL and binding grew on
-// the negotiating goroutine is freed: what an idle session keeps is the
-// small stack of its reader blocked in a read (see loop).
-func (c *conn) serveBound(done func()) {
-	defer done()
-	c.end(c.loop())
+// serveBound serves a bound session until it ends or parks. It runs on a
+// goroutine of its own so that the stack the TLS handshake, SASL and
+// binding grew on the negotiating goroutine is freed: what an idle
+// session keeps is the small stack of its reader blocked in a read (see
+// loop), or, once parked, no goroutine at all (park.go).
+func (c *conn) serveBound() {
+	for {
+		err := c.loop()
+		if err != errPark {
+			c.end(err)
+			c.done()
+			return
+		}
+		if c.park() {
+			return
+		}
+		c.noPark = true
+	}
 }
 
 // end closes the connection after negotiate or loop returned err: nil
@@ -333,7 +360,8 @@ func (c *conn) undelivered() {
 
 // reader is the io.Reader the decoder reads from. It applies the
 // negotiation and idle timeouts, fires SessionIdle once before giving up,
-// and turns a close request into errClosing.
+// turns a close request into errClosing, and a long enough silence of a
+// bound session into errPark (park.go).
 type reader struct{ c *conn }
 
 func (r reader) Read(p []byte) (int, error) {
@@ -345,33 +373,52 @@ func (r reader) Read(p []byte) (int, error) {
 		// Before binding the whole negotiation has one deadline, so a peer
 		// that trickles bytes (whitespace, say) cannot hold an
 		// unauthenticated connection open; after it the idle timeout
-		// applies to each read.
+		// runs from the last input, and a silence of parkAfter before it
+		// parks the session.
 		dl := c.negotiationDeadline()
+		parking := false
 		if c.bound.Load() {
-			dl = time.Now().Add(c.srv.cfg.IdleTimeout)
+			dl = c.idleSince.Add(c.srv.cfg.IdleTimeout)
+			if c.canPark() {
+				if t := time.Now().Add(c.parkAfter()); t.Before(dl) {
+					dl, parking = t, true
+				}
+			}
 		}
 		_ = c.raw.SetReadDeadline(dl)
 		if c.closing.Load() != nil {
 			return 0, errClosing
 		}
 		n, err := c.nc.Read(p)
+		c.more = n == len(p)
 		if n > 0 {
 			c.idle = false
+			if c.bound.Load() {
+				c.idleSince = time.Now()
+			}
 			return n, nil
 		}
 		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 			if c.closing.Load() != nil {
 				return 0, errClosing
 			}
-			if c.bound.Load() && c.processing() {
+			if parking {
+				return 0, errPark
+			}
+			if !c.bound.Load() {
+				return 0, &stream.Error{Condition: stream.ConnectionTimeout, Text: "no data received in time"}
+			}
+			if c.processing() {
 				// Silence while the server is still handling what the
 				// client sent is not the client's idleness.
+				c.idleSince = time.Now()
 				continue
 			}
-			if c.bound.Load() && !c.idle {
+			if !c.idle {
 				// Listeners probe the client (XEP-0199); they run on the
 				// processor, in order with the client's stanzas.
 				c.idle = true
+				c.idleSince = time.Now()
 				c.enqueueIn(inbound{})
 				continue
 			}

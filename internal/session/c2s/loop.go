@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -21,11 +22,21 @@ import (
 // runs the deep calls of the modules and the storage: its stack stays at
 // what a blocked read needs, a few KiB, instead of growing to the largest
 // any stanza ever needed.
-func (c *conn) loop() error {
-	defer c.drainIn()
+//
+// It returns errPark, without waiting for the processor, when the session
+// should park (park.go).
+func (c *conn) loop() (err error) {
+	defer func() {
+		if err != errPark {
+			c.drainIn()
+		}
+	}()
 	for {
 		el, err := c.dec.Next()
 		if err != nil {
+			if errors.Is(err, errPark) {
+				return errPark
+			}
 			return c.streamErr(err)
 		}
 		c.shape()

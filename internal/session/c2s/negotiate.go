@@ -254,7 +254,8 @@ func (c *conn) startTLS() error {
 	if err := c.write([]byte(`<proceed xmlns='` + ns.TLS + `'/>`)); err != nil {
 		return err
 	}
-	tc := tls.Server(c.raw, c.srv.cfg.TLS)
+	c.rec = newRecordConn(c.raw)
+	tc := tls.Server(c.rec, c.srv.cfg.TLS)
 	_ = c.raw.SetDeadline(c.negotiationDeadline())
 	if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 		// RFC 6120 §5.4.3.2: a failed handshake ends the TCP connection.
@@ -512,6 +513,7 @@ func (c *conn) bind(st *stanza.Stanza) (bool, error) {
 	c.qmu.Lock()
 	c.queue = slices.Insert(c.queue, 0, &stanza.Stanza{El: reply})
 	c.qmu.Unlock()
+	c.idleSince = time.Now()
 	c.bound.Store(true)
 	c.origin = &module.Origin{Addr: c.addr, Host: c.host, JID: full, Secure: c.secure}
 	c.startWriter()

@@ -1,8 +1,12 @@
 // Package c2s serves client-to-server streams (RFC 6120): it negotiates
-// STARTTLS, SASL and resource binding, then owns the session — one reader
-// goroutine that stamps, checks and routes what the client sends, and one
-// writer goroutine fed by a bounded queue that the router pushes to without
-// blocking.
+// STARTTLS, SASL and resource binding, then owns the session: a reader
+// that stamps and checks what the client sends, a processor that handles
+// and routes it in order, and a writer fed by a bounded queue that the
+// router pushes to without blocking. Each runs on a goroutine only while
+// it has work; an idle session parks its reader on an epoll instance of
+// the server's (park.go, Linux), since Go's own poller wakes only a
+// goroutine blocked in a read, which is what an idle session should not
+// have to keep.
 package c2s
 
 import (
@@ -70,6 +74,9 @@ type Server struct {
 	lns   map[net.Listener]struct{}
 	wg    sync.WaitGroup
 	down  bool
+
+	poll    *poller // wakes parked sessions; started on first use
+	pollErr error
 }
 
 // New returns a c2s server.
@@ -167,6 +174,13 @@ func (s *Server) Shutdown(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		<-done
+	}
+	s.mu.Lock()
+	p := s.poll
+	s.poll, s.pollErr = nil, errors.New("c2s: server shut down")
+	s.mu.Unlock()
+	if p != nil {
+		p.close()
 	}
 }
 
