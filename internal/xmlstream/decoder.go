@@ -138,9 +138,8 @@ type Decoder struct {
 	defNS      string
 	rootNS     []nsBinding
 
-	// small receives the first bytes after an idle wait, while buf and
-	// the scratch below are parked in pools (see park).
-	small  [idleRead]byte
+	// parked: buf and the scratch below are in pools (see park), and the
+	// next read waits with a small buffer from smallPool.
 	parked bool
 	sc     *scratch // an empty holder for the next park
 
@@ -355,10 +354,16 @@ func (d *Decoder) fill() error {
 		return io.EOF
 	}
 	if d.buf == nil && d.parked {
-		// Between stanzas: wait with the small buffer, then take a real
+		// Between stanzas: wait with a small buffer, then take a real
 		// one for what came.
-		n, err := d.r.Read(d.small[:])
-		if n <= 0 || n > len(d.small) {
+		sp := smallPool.Get().(*[idleRead]byte)
+		n, err := d.r.Read(sp[:])
+		if n > 0 && n <= len(sp) {
+			d.buf = bufPool.Get().(*[readChunk]byte)[:]
+			d.avail = copy(d.buf, sp[:n])
+		}
+		smallPool.Put(sp)
+		if n <= 0 || n > len(sp) {
 			if err == nil && n == 0 {
 				return nil // no progress; the caller reads again
 			}
@@ -370,8 +375,6 @@ func (d *Decoder) fill() error {
 			}
 			return err
 		}
-		d.buf = bufPool.Get().(*[readChunk]byte)[:]
-		d.avail = copy(d.buf, d.small[:n])
 		d.rerr = err
 		d.clampEnd()
 		return nil
@@ -424,6 +427,7 @@ func (d *Decoder) fill() error {
 // holds only the small buffer of its pending read.
 var (
 	bufPool     = sync.Pool{New: func() any { return new([readChunk]byte) }}
+	smallPool   = sync.Pool{New: func() any { return new([idleRead]byte) }}
 	scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 )
 
