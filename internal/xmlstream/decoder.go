@@ -446,16 +446,17 @@ type scratch struct {
 // park returns the read buffer, which holds nothing unconsumed, and the
 // scratch to their pools before a read that may wait long.
 func (d *Decoder) park() {
-	if d.parked {
-		return
-	}
-	d.parked = true
 	if len(d.buf) == readChunk {
+		// Also when parked already: the wait was broken by whitespace.
 		d.base += int64(d.start)
 		d.start, d.pos, d.end, d.avail = 0, 0, 0, 0
 		bufPool.Put((*[readChunk]byte)(d.buf))
 		d.buf = nil
 	}
+	if d.parked {
+		return
+	}
+	d.parked = true
 	sc := d.sc
 	if sc == nil {
 		sc = new(scratch)

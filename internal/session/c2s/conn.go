@@ -36,7 +36,6 @@ type conn struct {
 	srv       *Server
 	nc        net.Conn // current transport, TLS after STARTTLS
 	raw       net.Conn
-	rec       *recordConn // under crypto/tls, nil without TLS
 	directTLS bool
 	addr      netip.AddrPort
 	since     time.Time
@@ -61,7 +60,6 @@ type conn struct {
 	// Idle timing and parking (park.go), owned by whichever goroutine
 	// reads for the session.
 	idleSince time.Time // last input, or last idle check
-	more      bool      // the last read filled its buffer: more may wait in crypto/tls
 	noPark    bool
 	fd        int // the socket, once looked up for the poller; -1 before
 	ptimer    *time.Timer
@@ -173,8 +171,7 @@ func (c *conn) serve(done func()) {
 			c.raw.Close()
 			return
 		}
-		c.rec = newRecordConn(c.raw)
-		tc := tls.Server(c.rec, c.srv.cfg.TLS)
+		tc := tls.Server(c.raw, c.srv.cfg.TLS)
 		_ = c.raw.SetDeadline(c.negotiationDeadline())
 		if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 			c.srv.log.Debug("direct TLS handshake failed", "addr", c.addr.String(), "err", err)
@@ -209,10 +206,13 @@ func (c *conn) serveBound() {
 			c.done()
 			return
 		}
-		if c.park() {
+		switch c.park() {
+		case parkDone:
 			return
+		case parkFailed:
+			c.noPark = true
+		case parkWoken:
 		}
-		c.noPark = true
 	}
 }
 
@@ -390,7 +390,6 @@ func (r reader) Read(p []byte) (int, error) {
 			return 0, errClosing
 		}
 		n, err := c.nc.Read(p)
-		c.more = n == len(p)
 		if n > 0 {
 			c.idle = false
 			if c.bound.Load() {
@@ -403,6 +402,12 @@ func (r reader) Read(p []byte) (int, error) {
 				return 0, errClosing
 			}
 			if parking {
+				// The read waited parkAfter and found nothing: not in
+				// the socket, and not in crypto/tls either, which
+				// returns what it holds (decrypted input, a complete
+				// record read ahead) without waiting. A record it holds
+				// only in part needs more bytes from the socket, which
+				// wake the session.
 				return 0, errPark
 			}
 			if !c.bound.Load() {

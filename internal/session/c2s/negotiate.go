@@ -254,8 +254,7 @@ func (c *conn) startTLS() error {
 	if err := c.write([]byte(`<proceed xmlns='` + ns.TLS + `'/>`)); err != nil {
 		return err
 	}
-	c.rec = newRecordConn(c.raw)
-	tc := tls.Server(c.rec, c.srv.cfg.TLS)
+	tc := tls.Server(c.raw, c.srv.cfg.TLS)
 	_ = c.raw.SetDeadline(c.negotiationDeadline())
 	if err := tc.Handshake(); err != nil { // bounded by the negotiation deadline; Close breaks it with a read deadline
 		// RFC 6120 §5.4.3.2: a failed handshake ends the TCP connection.

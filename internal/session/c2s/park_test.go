@@ -99,8 +99,9 @@ func TestIdleSessionsPark(t *testing.T) {
 	}
 	waitParked(t)
 
-	// A stanza in two writes, the second after the session parked
-	// again: the decoder keeps the first half.
+	// A stanza in two writes with a pause longer than the park delay:
+	// the reader waits in the middle of a stanza (it parks only between
+	// stanzas), and the stanza comes out whole.
 	half := message(b.JID().String(), "in two halves").String()
 	if err := a.SendRaw(half[:20]); err != nil {
 		t.Fatal(err)

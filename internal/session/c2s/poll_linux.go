@@ -57,26 +57,35 @@ func (p *poller) add(fd int, c *conn) error {
 		p.mu.Unlock()
 		return errPollerBroken
 	}
+	if old := p.conns[int32(fd)]; old != nil && old != c {
+		p.mu.Unlock()
+		return fmt.Errorf("c2s: descriptor %d is registered for another session", fd)
+	}
 	p.conns[int32(fd)] = c
 	p.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.mu.Lock()
-		delete(p.conns, int32(fd))
+		if p.conns[int32(fd)] == c {
+			delete(p.conns, int32(fd))
+		}
 		p.mu.Unlock()
 		return fmt.Errorf("c2s: epoll_ctl add: %w", err)
 	}
 	return nil
 }
 
-// remove drops fd's registration; it must come before the socket is
+// remove drops c's registration of fd; it must come before the socket is
 // closed, so that a later connection reusing the descriptor number is not
 // taken for this one.
-func (p *poller) remove(fd int) {
-	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
+func (p *poller) remove(fd int, c *conn) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken || p.conns[int32(fd)] != c {
+		return
+	}
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
 	delete(p.conns, int32(fd))
-	p.mu.Unlock()
 }
 
 func (p *poller) run() {
@@ -120,6 +129,9 @@ func (p *poller) run() {
 
 // close stops the poller. No session may be parked on it.
 func (p *poller) close() {
+	p.mu.Lock()
+	p.broken = true
+	p.mu.Unlock()
 	var one = [8]byte{1}
 	_, _ = unix.Write(p.evfd, one[:])
 	<-p.done

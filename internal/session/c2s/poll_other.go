@@ -14,5 +14,5 @@ type poller struct{}
 func newPoller(*slog.Logger) (*poller, error) { return nil, errors.ErrUnsupported }
 
 func (*poller) add(int, *conn) error { return errors.ErrUnsupported }
-func (*poller) remove(int)           {}
+func (*poller) remove(int, *conn)    {}
 func (*poller) close()               {}
