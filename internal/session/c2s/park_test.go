@@ -156,3 +156,30 @@ func expectStreamError(t *testing.T, c *client.Conn, cond string) {
 		return
 	}
 }
+
+// A parked session whose connection dies without a word (RFC 6121 §4.6:
+// the server must notice and broadcast unavailable presence) is noticed
+// at once, not at the idle timeout.
+func TestParkedSessionNoticesDeadConnection(t *testing.T) {
+	srv := xmpptest.Start(t, "limits: {idle_timeout: 60s}")
+	gone := srv.User(t, xmpptest.UniqueName("parkdead"), "phone")
+	stays := srv.User(t, xmpptest.UniqueName("parkdead"), "phone")
+	waitParked(t)
+	if err := gone.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var online []string
+		for _, s := range srv.App.Sessions() {
+			online = append(online, s.JID.String())
+		}
+		if len(online) == 1 && online[0] == stays.JID().String() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions %v, want only %s", online, stays.JID())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
