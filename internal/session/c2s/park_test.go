@@ -3,7 +3,6 @@ package c2s_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"runtime/pprof"
 	"strings"
@@ -129,32 +128,19 @@ func TestParkedSessionsClose(t *testing.T) {
 	waitParked(t)
 
 	srv.User(t, name, "phone")
-	expectStreamError(t, first, "conflict")
+	if cond := recvStreamError(t, first); cond != "conflict" {
+		t.Fatalf("the replaced session got %s, want conflict", cond)
+	}
 	waitParked(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stopped := make(chan struct{})
 	go func() { srv.App.Stop(ctx); close(stopped) }()
-	expectStreamError(t, other, "system-shutdown")
-	<-stopped
-}
-
-func expectStreamError(t *testing.T, c *client.Conn, cond string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for {
-		_, err := c.Recv(ctx)
-		if err == nil {
-			continue
-		}
-		var se *client.StreamError
-		if !errors.As(err, &se) || se.Condition != cond {
-			t.Fatalf("%s: %v, want a %s stream error", c.JID(), err, cond)
-		}
-		return
+	if cond := recvStreamError(t, other); cond != "system-shutdown" {
+		t.Fatalf("at shutdown the session got %s, want system-shutdown", cond)
 	}
+	<-stopped
 }
 
 // A parked session whose connection dies without a word (RFC 6121 §4.6:
