@@ -223,11 +223,23 @@ func wantOne(t *testing.T, who string, got []message, want message) {
 // to the sender's full JID).
 func TestSlixmppChat(t *testing.T) {
 	t.Parallel()
+	slixmppChat(t)
+}
+
+// TestSlixmppChatAfterIdle: the same, with both clients silent for 3 s
+// before each message, so that the server has parked both sessions
+// (internal/session/c2s/park.go) and each message wakes one.
+func TestSlixmppChatAfterIdle(t *testing.T) {
+	t.Parallel()
+	slixmppChat(t, "--idle", "3")
+}
+
+func slixmppChat(t *testing.T, args ...string) {
 	needSlixmpp(t)
 	s := startServer(t)
 	token := rand.Text()
 
-	res := runSlix(t, s, 45*time.Second, "chat", "--token", token).result(t)
+	res := runSlix(t, s, 45*time.Second, "chat", append([]string{"--token", token}, args...)...).result(t)
 	if len(res.Clients) != 2 {
 		t.Fatalf("slixmpp reported %d clients, want alice and bob", len(res.Clients))
 	}

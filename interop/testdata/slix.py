@@ -10,6 +10,9 @@ Commands:
 
   chat     alice and bob register, log in, and exchange one message each
            way: alice to bob's bare JID, bob's reply to alice's full JID.
+           With --idle N both stay silent N seconds before each message
+           (long enough, with N > 2, for the server to park both
+           sessions).
   receive  registers a sender account (logs in, then leaves) and a
            receiver account that stays online; prints {"ready": ...} on
            one line, then waits for one message with a body.
@@ -166,8 +169,10 @@ async def chat(args, out):
     try:
         await asyncio.gather(alice.start(args.host, args.port), bob.start(args.host, args.port))
 
+        await asyncio.sleep(args.idle)
         alice.send_message(mto=bob.boundjid.bare, mbody=args.token + " alice to bob", mtype="chat")
         got = await bob.inbox.get()
+        await asyncio.sleep(args.idle)
         bob.send_message(mto=got["from"], mbody=args.token + " bob to alice", mtype="chat")
         await alice.inbox.get()
     finally:
@@ -200,6 +205,7 @@ def main():
     p.add_argument("--cafile", required=True)
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--token", default="interop")
+    p.add_argument("--idle", type=float, default=0)
     p.add_argument("--sender")
     p.add_argument("--sender-password")
     p.add_argument("--receiver")
