@@ -64,7 +64,7 @@ type conn struct {
 	fd        int // the socket, once looked up for the poller; -1 before
 	ptimer    *time.Timer
 	poll      *poller      // the poller the session parks on
-	pstate    atomic.Int32 // running or parked
+	pstate    atomic.Int32 // running, parking, woken or parked (park.go)
 	done      func()       // tells the server the connection is over
 
 	bound    atomic.Bool
